@@ -1,0 +1,204 @@
+"""The ``ogan`` command line: parse options, call one library function, print a summary.
+
+Library errors become one line on stderr and exit code 1; ``--debug`` (anywhere on
+the command line) shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+
+app = typer.Typer(
+    name="ogan",
+    help="Augment population-biased genotype cohorts with the Offspring GAN.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+console = Console()
+_state = {"debug": False}
+
+# ---------------------------------------------------------------- shared options
+InputArg = Annotated[Path, typer.Argument(help="VCF/BCF (.vcf, .vcf.gz, .bcf), PLINK prefix or .bed, or cohort .h5.",
+                                          show_default=False)]
+PanelOpt = Annotated[Optional[Path], typer.Option("--panel", "-p", help="Population panel, tab-separated: "
+                                                  "sample pop super_pop gender (1000 Genomes form).")]
+LabelOpt = Annotated[Optional[str], typer.Option("--label-column", help="Panel column holding the labels "
+                                                 "[default: super_pop if present, else pop].")]
+RegionOpt = Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region, CHR or CHR:START-END "
+                                                  "(1-based, inclusive).")]
+ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")]
+
+
+def _fail(message: str, code: int = 1) -> None:
+    print(f"ogan: error: {message}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def handle_errors(func):
+    """Turn library errors into one stderr line and a non-zero exit (traceback with --debug)."""
+    from .errors import OganError
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except KeyboardInterrupt:
+            if _state["debug"]:
+                raise
+            _fail("interrupted; no output was written", 130)
+        except Exception as e:
+            if _state["debug"]:
+                raise
+            if isinstance(e, OganError):
+                _fail(str(e))
+            if isinstance(e, OSError) and e.filename:
+                _fail(f"{e.filename}: {e.strerror}")
+            if isinstance(e, MemoryError):
+                _fail("out of memory; try a smaller --region or chunk size")
+            _fail(f"internal error ({type(e).__name__}: {' '.join(str(e).split())}); rerun with --debug "
+                  "for the traceback and report it", 2)
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"ogan_vcf {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+) -> None:
+    """ogan: VCF/BCF/PLINK + panel -> cohort -> hybridize -> train -> generate -> report."""
+    _state["debug"] = _state["debug"] or debug
+
+
+# ---------------------------------------------------------------- summaries
+
+def _table(title: str, rows: list[tuple[str, object]]) -> Table:
+    table = Table(title=title, show_header=False, title_justify="left", title_style="bold")
+    table.add_column(style="cyan")
+    table.add_column()
+    for key, value in rows:
+        table.add_row(key, str(value))
+    return table
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"
+
+
+def _print_notes(notes: list[str]) -> None:
+    for note in notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
+# ---------------------------------------------------------------- commands
+
+@app.command()
+@handle_errors
+def ingest(
+    input: InputArg,
+    panel: Annotated[Path, typer.Option("--panel", "-p", help="Population panel (sample pop super_pop gender).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Cohort file to write (.h5).")],
+    region: RegionOpt = None,
+    label_column: LabelOpt = None,
+    progress: ProgressOpt = True,
+) -> None:
+    """Read a VCF/BCF or PLINK set plus a panel into one cohort .h5 (biallelic SNPs).
+
+    Example: [bold]ogan ingest data.vcf.gz --panel data.panel -o cohort.h5 --region 6:29e6-33e6[/]
+    """
+    from .convert import ingest as run
+
+    s = run(input, output, panel=panel, label_column=label_column, region=region, show_progress=progress)
+    console.print(_table(f"ingest: {s.output}", [
+        ("input", s.input), ("samples", s.n_samples), ("populations", _counts(s.populations)),
+        ("SNPs", s.n_snps), ("SNPs per contig", _counts(s.snps_per_contig)),
+        ("skipped", _counts(s.skipped)), ("phased", "yes" if s.phased else f"no ({s.unphased_calls} unphased calls)"),
+        ("missing calls", s.missing_calls), ("re-sorted", "yes" if s.resorted else "no"),
+    ]))
+    _print_notes(s.notes)
+
+
+@app.command()
+@handle_errors
+def export(
+    cohort: Annotated[Path, typer.Argument(help="Cohort file (.h5).", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="out.vcf.gz | out.bcf | out.vcf | out.bed "
+                                         "(PLINK 1 set); a .panel is written beside it.")],
+    progress: ProgressOpt = True,
+) -> None:
+    """Write a cohort as bgzipped+indexed VCF, BCF, plain VCF or PLINK 1, plus its panel.
+
+    Example: [bold]ogan export cohort.h5 -o cohort.vcf.gz[/]  (also writes cohort.vcf.gz.tbi, cohort.panel)
+    """
+    from .convert import export as run
+
+    s = run(cohort, output, show_progress=progress)
+    console.print(_table(f"export: {output}", [
+        ("cohort", s.input), ("samples", s.n_samples), ("SNPs", s.n_snps),
+        ("phased", "yes" if s.phased else "no"), ("files", "\n".join(s.paths)),
+    ]))
+
+
+@app.command()
+@handle_errors
+def info(
+    file: InputArg,
+    panel: PanelOpt = None,
+    label_column: LabelOpt = None,
+    progress: ProgressOpt = True,
+) -> None:
+    """Describe a cohort, VCF/BCF or PLINK set: samples, populations, SNPs, phasing, provenance.
+
+    Example: [bold]ogan info cohort.h5[/]   or   [bold]ogan info data.vcf.gz --panel data.panel[/]
+    """
+    from .convert import describe
+
+    d = describe(file, panel=panel, label_column=label_column, show_progress=progress)
+    n_snps = sum(d.snps_per_contig.values())
+    phased = "yes" if d.unphased_calls == 0 else f"no ({d.unphased_calls} of {d.total_calls} calls unphased)"
+    rows = [("kind", d.kind), ("samples", d.n_samples)]
+    if d.populations:
+        rows.append((f"populations ({d.label_column})", _counts(d.populations)))
+    rows += [("SNPs", n_snps), ("SNPs per contig", _counts(d.snps_per_contig)), ("phased", phased),
+             ("missing calls", d.missing_calls)]
+    if d.skipped:
+        rows.append(("skipped records", _counts(d.skipped)))
+    console.print(_table(f"info: {d.path}", rows))
+    if d.provenance:
+        table = Table(title="provenance", title_justify="left", title_style="bold")
+        for column in ("time", "command", "parameters", "ogan_vcf"):
+            table.add_column(column)
+        for p in d.provenance:
+            params = ", ".join(f"{k}={v}" for k, v in p.get("parameters", {}).items() if v is not None)
+            table.add_row(p.get("time", ""), p.get("command", ""), params, p.get("software", {}).get("ogan_vcf", ""))
+        console.print(table)
+    _print_notes(d.notes)
+
+
+def main() -> None:
+    """Console entry point; accepts --debug anywhere on the command line."""
+    args = sys.argv[1:]
+    if "--debug" in args[: args.index("--") if "--" in args else None]:
+        _state["debug"] = True
+        args.remove("--debug")
+    app(args=args, prog_name="ogan")

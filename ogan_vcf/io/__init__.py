@@ -1,0 +1,92 @@
+"""Readers and writers of the outside formats, all meeting at the cohort model.
+
+``open_source`` opens VCF/BCF, PLINK or a cohort .h5 as a VariantSource (labelled
+from a panel); ``write_output`` writes any VariantSource as .vcf.gz/.bcf/.vcf (+panel),
+a PLINK set (+panel) or a cohort .h5.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..cohort import CohortFile, VariantSource, is_cohort_path, write_cohort
+from ..errors import InputError
+from .panel import Panel, read_panel, write_panel
+from .plink import PlinkSource, plink_prefix, write_plink
+from .vcf import Region, VcfSource, output_kind, write_vcf
+
+__all__ = [
+    "Panel", "Region", "VcfSource", "PlinkSource", "CohortFile", "open_source", "read_panel",
+    "write_panel", "write_output", "write_vcf", "write_plink", "panel_path_for", "input_kind",
+]
+
+
+def input_kind(path: str | os.PathLike) -> str:
+    """'cohort', 'plink' or 'vcf' for an input path; InputError if there is nothing there."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a VCF/BCF, PLINK or cohort file")
+    if path.suffix in (".bed", ".bim", ".fam") or (not path.exists() and plink_prefix(path)):
+        return "plink"
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: file is empty")
+    return "cohort" if is_cohort_path(path) else "vcf"
+
+
+def open_source(path: str | os.PathLike, *, panel: str | os.PathLike | None = None,
+                label_column: str | None = None, region: Region | None = None):
+    """Open ``path`` as a VariantSource with labelled samples.
+
+    VCF/BCF/PLINK need a ``panel`` to label samples (notes list panel samples the
+    file lacks); a cohort carries its labels, and a panel given with it relabels it.
+    """
+    kind = input_kind(path)
+    if kind == "cohort":
+        source = CohortFile(path)
+        source.notes, source.counts, source.region = [], {}, None
+        if region is not None:
+            source.close()
+            raise InputError(f"{path}: --region applies to VCF/BCF/PLINK input, not to a cohort")
+    else:
+        source = PlinkSource(path, region=region) if kind == "plink" else VcfSource(path, region=region)
+    if panel is not None:
+        matched, extra = read_panel(panel, label_column=label_column).match(list(source.samples.ids))
+        source.samples = matched
+        if extra:
+            source.notes.append(f"{len(extra)} panel samples are not in {source.path}; ignored")
+    elif kind != "cohort":
+        source.samples.label_column = "none"
+    return source
+
+
+def panel_path_for(path: str | os.PathLike) -> Path:
+    """The panel written beside an output: out.vcf.gz -> out.panel."""
+    path = Path(path)
+    name = path.name
+    for ext in (".vcf.gz", ".vcf.bgz", ".bcf", ".vcf", ".bed", ".h5"):
+        if name.endswith(ext):
+            return path.with_name(name[: -len(ext)] + ".panel")
+    return path.with_name(name + ".panel")
+
+
+def write_output(path: str | os.PathLike, source: VariantSource, *, provenance: list[dict] | None = None,
+                 show_progress: bool = False) -> list[str]:
+    """Write ``source`` to ``path`` by its extension; VCF/BCF/PLINK get a panel beside.
+
+    ``provenance`` is the full record list to store (defaults to the source's).
+    Returns the paths written.
+    """
+    kind = output_kind(path)
+    if kind == "h5":
+        write_cohort(path, source, provenance=provenance, show_progress=show_progress)
+        return [str(path)]
+    if kind == "bed":
+        written = write_plink(path, source, show_progress=show_progress)
+    else:
+        written = write_vcf(path, source, provenance=provenance, show_progress=show_progress)
+    panel = panel_path_for(path)
+    write_panel(panel, source.samples)
+    return [*written, str(panel)]

@@ -1,0 +1,374 @@
+"""VCF and BCF: read with cyvcf2 in chunks; write bgzipped, indexed VCF or BCF.
+
+Only biallelic SNPs are read; other records are skipped and counted. Genotypes are
+read with ``Variant.genotype.array()`` into a chunk buffer and checked per chunk
+(haploid calls, allele index beyond ALT), so memory is bounded by the chunk size.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gzip
+import json
+import os
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..cohort import Samples, VariantChunk, VariantSource, atomic_path
+from ..errors import InputError, OutputError
+
+_BASES = frozenset("ACGTN")
+BGZF_MODE = "wb4"  # bgzip level 4: ~4x faster than the default level, a few % larger
+
+
+def _quiet_htslib() -> None:
+    """Silence htslib's own stderr messages; our errors say what went wrong."""
+    import cyvcf2.cyvcf2 as compiled
+
+    ctypes.CDLL(compiled.__file__).hts_set_log_level(0)
+
+
+@dataclass
+class Region:
+    """A 1-based inclusive genomic interval; ``end`` None means to the contig's end."""
+
+    contig: str
+    start: int = 1
+    end: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Region:
+        m = re.fullmatch(r"([^:\s]+)(?::([\d,]+)?-([\d,]+)?)?", text.strip())
+        if not m:
+            raise InputError(f"region {text!r}: expected CHR or CHR:START-END, e.g. 6:29000000-33000000")
+        contig, start, end = m.groups()
+        start = int(start.replace(",", "")) if start else 1
+        end = int(end.replace(",", "")) if end else None
+        if end is not None and end < start:
+            raise InputError(f"region {text!r}: end is before start")
+        return cls(contig, start, end)
+
+    def __str__(self) -> str:
+        return f"{self.contig}:{self.start}-{self.end}" if self.end else f"{self.contig}:{self.start}-"
+
+
+def sniff_format(path: Path) -> str:
+    """'bcf', 'vcf', or raise InputError; looks at the bytes, not the name."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+        if not head:
+            raise InputError(f"{path}: file is empty")
+        if head[:2] == b"\x1f\x8b":
+            try:
+                with gzip.open(path, "rb") as gz:
+                    head = gz.read(5)
+            except (OSError, EOFError) as e:
+                raise InputError(f"{path}: corrupt or truncated gzip/BGZF data ({e})") from None
+    if head[:3] == b"BCF":
+        return "bcf"
+    if head.startswith(b"##fil") or head.startswith(b"#CHRO") or head.startswith(b"##"):
+        return "vcf"
+    raise InputError(f"{path}: not a VCF or BCF file (it does not start with '##fileformat')")
+
+
+class VcfSource:
+    """Biallelic SNPs of a VCF/BCF as VariantChunks, plus counts of what was skipped."""
+
+    def __init__(self, path: str | os.PathLike, *, region: Region | None = None,
+                 chunk_variants: int | None = None, threads: int = 2):
+        import cyvcf2
+
+        _quiet_htslib()
+        self.path = str(path)
+        self.format = sniff_format(Path(path))
+        try:
+            self._vcf = cyvcf2.VCF(self.path, threads=threads, lazy=True)
+        except (OSError, Exception) as e:  # cyvcf2 raises bare Exception on bad headers
+            raise InputError(f"{path}: cannot read as VCF/BCF ({_clean(e)})") from None
+        names = list(self._vcf.samples)
+        if not names:
+            raise InputError(f"{path}: no samples (a sites-only VCF); genotypes are needed")
+        if self._vcf.contains("GT") is False:
+            raise InputError(f"{path}: no GT FORMAT field in the header; genotypes are needed")
+        dupes = [s for s, n in Counter(names).items() if n > 1]
+        if dupes:
+            raise InputError(f"{path}: duplicate sample name {dupes[0]!r}; rename with `bcftools reheader`")
+        self.sample_names = names
+        self.samples = Samples(np.array(names, dtype=object), np.full(len(names), "", dtype=object))
+        self.contig_id, self.contig_length = _header_contigs(self._vcf)
+        self._contig_index = {c: i for i, c in enumerate(self.contig_id)}
+        self.region = region
+        self.provenance: list[dict] = []
+        self.n_variants = None
+        self.chunk_variants = chunk_variants or max(256, (16 << 20) // (6 * len(names)))
+        self.counts = Counter()
+        self.notes: list[str] = []
+        self.phased = True
+
+    def _records(self):
+        """Iterate records, by index query when the region is indexed, else by filtering."""
+        if self.region is None:
+            yield from self._vcf
+            return
+        try:
+            it = self._vcf(str(self.region))
+            first = next(it, None)
+        except Exception:  # no index, or contig unknown to the index
+            it, first = None, None
+        if it is not None:
+            if first is not None:
+                yield first
+                yield from it
+            return
+        self.notes.append(f"{self.path} has no index: read it whole to select {self.region}")
+        r = self.region
+        for rec in self._vcf:
+            if rec.CHROM == r.contig and rec.POS >= r.start and (r.end is None or rec.POS <= r.end):
+                yield rec
+
+    def chunks(self) -> Iterator[VariantChunk]:
+        n_samples = len(self.sample_names)
+        buf = np.empty((self.chunk_variants, n_samples, 3), dtype=np.int16)
+        meta = _ChunkMeta()
+        last_key = (-1, -1)
+        try:
+            for rec in self._records():
+                alt = rec.ALT
+                ref = rec.REF
+                if len(alt) != 1:
+                    self.counts["multiallelic" if len(alt) > 1 else "no_alt"] += 1
+                    continue
+                alt = alt[0]
+                if len(ref) != 1 or len(alt) != 1 or ref.upper() not in _BASES or alt.upper() not in _BASES:
+                    self.counts["not_snp"] += 1
+                    continue
+                contig = self._contig(rec.CHROM)
+                key = (contig, rec.POS)
+                if key < last_key:
+                    self.counts["unsorted"] += 1
+                last_key = key
+                buf[len(meta)] = rec.genotype.array()
+                meta.add(contig, rec.POS, rec.ID or ".", ref, alt)
+                if len(meta) == self.chunk_variants:
+                    yield self._finish_chunk(buf, meta)
+                    meta = _ChunkMeta()
+        except InputError:
+            raise
+        except Exception as e:
+            raise InputError(
+                f"{self.path}: corrupt or truncated data after {self._last_site(meta)} "
+                f"({_clean(e)}); nothing was written"
+            ) from None
+        if len(meta):
+            yield self._finish_chunk(buf, meta)
+        if not sum(self.counts.values()) and not self.counts.get("snps"):
+            where = f" in {self.region}" if self.region else ""
+            raise InputError(f"{self.path}: no variant records{where} (header only?)")
+
+    def _last_site(self, meta: _ChunkMeta) -> str:
+        if len(meta):
+            return f"{self.contig_id[meta.contig[-1]]}:{meta.position[-1]}"
+        return "the header" if not self.counts else "the last complete chunk"
+
+    def _contig(self, name: str) -> int:
+        index = self._contig_index.get(name)
+        if index is None:
+            index = self._contig_index[name] = len(self.contig_id)
+            self.contig_id.append(name)
+            self.contig_length.append(-1)
+        return index
+
+    def _finish_chunk(self, buf: np.ndarray, meta: _ChunkMeta) -> VariantChunk:
+        n = len(meta)
+        raw = buf[:n]
+        gt = raw[:, :, :2]
+        missing_single = (gt[:, :, 0] == -1) & (gt[:, :, 1] == -2)  # "." for a diploid call
+        haploid = (gt[:, :, 1] == -2) & ~missing_single
+        if haploid.any():
+            v, s = np.argwhere(haploid)[0]
+            raise InputError(
+                f"{self.path}: haploid call at {self._site(meta, v)} for sample "
+                f"{self.sample_names[s]!r}; only diploid genotypes are supported"
+            )
+        beyond = gt > 1
+        if beyond.any():
+            v, s, _ = np.argwhere(beyond)[0]
+            raise InputError(
+                f"{self.path}: genotype allele index {gt[v, s].max()} at {self._site(meta, v)} "
+                f"(sample {self.sample_names[s]!r}) is beyond the single ALT allele"
+            )
+        genotypes = np.where(gt < 0, -1, gt).astype(np.int8)
+        phased = raw[:, :, 2].astype(bool) & ~missing_single
+        self.counts["snps"] += n
+        self.counts["missing_calls"] += int(np.count_nonzero((genotypes < 0).any(axis=2)))
+        self.counts["unphased_calls"] += int(np.count_nonzero(~phased))
+        return meta.chunk(genotypes, phased)
+
+    def _site(self, meta: _ChunkMeta, v: int) -> str:
+        return f"{self.contig_id[meta.contig[v]]}:{meta.position[v]}"
+
+    def close(self) -> None:
+        self._vcf.close()
+
+
+class _ChunkMeta:
+    """Per-variant columns of the chunk being filled."""
+
+    def __init__(self):
+        self.contig, self.position, self.id, self.ref, self.alt = [], [], [], [], []
+
+    def __len__(self) -> int:
+        return len(self.position)
+
+    def add(self, contig: int, pos: int, vid: str, ref: str, alt: str) -> None:
+        self.contig.append(contig)
+        self.position.append(pos)
+        self.id.append(vid)
+        self.ref.append(ref)
+        self.alt.append(alt)
+
+    def chunk(self, genotypes: np.ndarray, phased: np.ndarray) -> VariantChunk:
+        allele = np.empty((len(self), 2), dtype=object)
+        allele[:, 0], allele[:, 1] = self.ref, self.alt
+        ids = np.empty(len(self), dtype=object)
+        ids[:] = self.id
+        return VariantChunk(np.array(self.contig, np.int32), np.array(self.position, np.int64),
+                            ids, allele, genotypes, phased)
+
+
+def _header_contigs(vcf) -> tuple[list[str], list[int]]:
+    ids, lengths = [], []
+    for h in vcf.header_iter():
+        if h.type == "CONTIG":
+            info = h.info()
+            ids.append(info["ID"])
+            length = info.get("length")
+            lengths.append(int(length) if length and length.isdigit() else -1)
+    return ids, lengths
+
+
+def _clean(e: Exception) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
+
+
+# ---------------------------------------------------------------- writing
+
+def vcf_header(source: VariantSource, provenance: list[dict]) -> str:
+    """The header text: fileformat, contigs, GT, source and provenance lines."""
+    from .. import __version__
+
+    lines = ["##fileformat=VCFv4.2", '##FILTER=<ID=PASS,Description="All filters passed">',
+             f"##source=ogan_vcf {__version__}"]
+    for name, length in zip(source.contig_id, source.contig_length):
+        lines.append(f"##contig=<ID={name},length={length}>" if length > 0 else f"##contig=<ID={name}>")
+    lines.append('##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">')
+    for record in provenance:
+        lines.append("##ogan_provenance=" + json.dumps(record, sort_keys=True, ensure_ascii=False))
+    columns = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"]
+    lines.append("\t".join(columns + list(source.samples.ids)))
+    return "\n".join(lines) + "\n"
+
+
+_ALLELE_CHAR = np.frombuffer(b".01", dtype=np.uint8)  # index allele + 1
+
+
+def format_records(chunk: VariantChunk, contig_id: list[str]) -> bytes:
+    """The VCF text of a chunk's records; genotypes formatted with numpy, no per-call Python."""
+    n, n_samples = chunk.genotypes.shape[:2]
+    cells = np.empty((n, n_samples, 4), dtype=np.uint8)
+    cells[:, :, 0] = _ALLELE_CHAR[chunk.genotypes[:, :, 0] + 1]
+    cells[:, :, 1] = np.where(chunk.phased, ord("|"), ord("/"))
+    cells[:, :, 2] = _ALLELE_CHAR[chunk.genotypes[:, :, 1] + 1]
+    cells[:, :, 3] = ord("\t")
+    cells[:, -1, 3] = ord("\n")
+    rows = cells.reshape(n, -1)
+    out = []
+    for i in range(n):
+        ref, alt = chunk.allele[i]
+        out.append(f"{contig_id[chunk.contig[i]]}\t{chunk.position[i]}\t{chunk.id[i]}\t{ref}\t{alt}"
+                   "\t.\t.\t.\tGT\t".encode())
+        out.append(rows[i].tobytes())
+    return b"".join(out)
+
+
+def output_kind(path: str | os.PathLike) -> str:
+    """'vcf.gz', 'bcf', 'vcf', 'bed' or 'h5' from an output file name."""
+    name = str(path)
+    for kind in ("vcf.gz", "vcf.bgz", "bcf", "vcf", "bed", "h5"):
+        if name.endswith("." + kind):
+            return "vcf.gz" if kind == "vcf.bgz" else kind
+    raise OutputError(f"{path}: unknown output type; name it .vcf.gz, .bcf, .vcf, .bed or .h5")
+
+
+def write_vcf(path: str | os.PathLike, source: VariantSource, *, provenance: list[dict] | None = None,
+              show_progress: bool = False) -> list[str]:
+    """Write ``source`` as .vcf.gz (+.tbi, or .csi past 2^29 bp), .bcf (+.csi) or .vcf.
+
+    ``provenance`` (default: the source's) becomes ``##ogan_provenance`` lines.
+    Returns the paths written. Everything is written under temporary names and
+    renamed at the end, so a failure leaves no partial output.
+    """
+    import pysam
+
+    kind = output_kind(path)
+    if kind not in ("vcf.gz", "bcf", "vcf"):
+        raise OutputError(f"{path}: write_vcf writes .vcf.gz, .bcf or .vcf")
+    path = Path(path)
+    provenance = source.provenance if provenance is None else provenance
+    if kind == "vcf":
+        with atomic_path(path, suffix=".vcf") as tmp:
+            _write_text(tmp, source, provenance, show_progress, compressed=False)
+        return [str(path)]
+    if kind == "bcf":
+        return _write_bcf(path, source, provenance, show_progress)
+    with atomic_path(path, suffix=".vcf.gz") as tmp:
+        max_pos = _write_text(tmp, source, provenance, show_progress, compressed=True)
+        csi = max_pos >= 1 << 29
+        pysam.tabix_index(str(tmp), preset="vcf", force=True, csi=csi)
+        return [str(path), _place_index(tmp, path, "csi" if csi else "tbi")]
+
+
+def _write_text(tmp: Path, source: VariantSource, provenance, show_progress: bool,
+                *, compressed: bool) -> int:
+    """Write header and records to ``tmp``; return the largest position written."""
+    import pysam
+
+    from .._progress import progress_bar
+
+    max_pos = 0
+    opener = pysam.BGZFile(str(tmp), BGZF_MODE) if compressed else open(tmp, "wb")
+    with opener as fh, progress_bar("writing VCF", source.n_variants, show=show_progress) as bar:
+        fh.write(vcf_header(source, provenance).encode())
+        for chunk in source.chunks():
+            fh.write(format_records(chunk, source.contig_id))
+            max_pos = max(max_pos, int(chunk.position.max(initial=0)))
+            bar.advance(len(chunk))
+    return max_pos
+
+
+def _place_index(tmp: Path, path: Path, kind: str) -> str:
+    """Move ``tmp``'s index beside ``path`` and drop a stale index of the other kind."""
+    final = Path(f"{path}.{kind}")
+    os.replace(f"{tmp}.{kind}", final)
+    Path(f"{path}.{'tbi' if kind == 'csi' else 'csi'}").unlink(missing_ok=True)
+    return str(final)
+
+
+def _write_bcf(path: Path, source: VariantSource, provenance, show_progress: bool) -> list[str]:
+    """Stage a bgzipped VCF, convert it with pysam's bundled bcftools, index (.csi)."""
+    import pysam.bcftools
+
+    stage = path.with_name(f".{path.name}.{os.getpid()}.stage.vcf.gz")
+    try:
+        _write_text(stage, source, provenance, show_progress, compressed=True)
+        with atomic_path(path, suffix=".bcf") as tmp:
+            pysam.bcftools.view("--no-version", "-Ob", "-o", str(tmp), str(stage), catch_stdout=False)
+            pysam.bcftools.index("--csi", str(tmp))
+            return [str(path), _place_index(tmp, path, "csi")]
+    finally:
+        stage.unlink(missing_ok=True)
