@@ -1,0 +1,50 @@
+import shutil
+
+import numpy as np
+import pytest
+
+from util import bgzip_and_index, simulate_cohort, write_panel_text, write_vcf_text
+
+DATA = __import__("pathlib").Path(__file__).parent / "data"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked ``tools`` when bcftools/plink2 are not installed (CI installs them)."""
+    missing = [t for t in ("bcftools", "plink2") if shutil.which(t) is None]
+    if missing:
+        skip = pytest.mark.skip(reason=f"needs {', '.join(missing)} on PATH")
+        for item in items:
+            if "tools" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def sim():
+    return simulate_cohort()
+
+
+@pytest.fixture(scope="session")
+def sim_files(tmp_path_factory, sim):
+    """The simulated cohort as plain VCF, bgzipped+indexed VCF, BCF, PLINK, and its panel."""
+    import pysam.bcftools
+    from bed_reader import to_bed
+
+    d = tmp_path_factory.mktemp("sim")
+    vcf = write_vcf_text(d / "sim.vcf", sim)
+    files = {"vcf": vcf, "vcf_gz": bgzip_and_index(write_vcf_text(d / "sim2.vcf", sim))}
+    files["bcf"] = d / "sim.bcf"
+    pysam.bcftools.view("--no-version", "-Ob", "-o", str(files["bcf"]), str(vcf), catch_stdout=False)
+    pysam.bcftools.index(str(files["bcf"]))
+    files["panel"] = write_panel_text(d / "sim.panel", sim.samples, sim.populations)
+    counts = sim.genotypes.sum(axis=2).T.astype(np.float32)  # ALT copies, (S, V)
+    files["bed"] = d / "sim.bed"
+    to_bed(files["bed"], counts, properties={
+        "iid": sim.samples, "sid": sim.ids, "chromosome": [sim.contig] * len(sim.ids),
+        "bp_position": sim.positions, "allele_1": sim.alt, "allele_2": sim.ref,
+    })
+    return files
