@@ -57,13 +57,24 @@ class Region:
         return f"{self.contig}:{self.start}-{self.end}" if self.end else f"{self.contig}:{self.start}-"
 
 
+_BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+
+
 def sniff_format(path: Path) -> str:
-    """'bcf', 'vcf', or raise InputError; looks at the bytes, not the name."""
+    """'bcf' or 'vcf' from the bytes (not the name); InputError for anything else.
+
+    A BGZF file must end with the BGZF EOF block: without it the file was cut short
+    at a block boundary, which htslib would otherwise read as a shorter, valid file.
+    """
     with open(path, "rb") as fh:
-        head = fh.read(4)
+        head = fh.read(18)
         if not head:
             raise InputError(f"{path}: file is empty")
         if head[:2] == b"\x1f\x8b":
+            if head[3] & 4 and head[12:14] == b"BC":
+                fh.seek(-len(_BGZF_EOF), os.SEEK_END)
+                if fh.read() != _BGZF_EOF:
+                    raise InputError(f"{path}: truncated BGZF file (no EOF block); nothing was written")
             try:
                 with gzip.open(path, "rb") as gz:
                     head = gz.read(5)
@@ -71,7 +82,7 @@ def sniff_format(path: Path) -> str:
                 raise InputError(f"{path}: corrupt or truncated gzip/BGZF data ({e})") from None
     if head[:3] == b"BCF":
         return "bcf"
-    if head.startswith(b"##fil") or head.startswith(b"#CHRO") or head.startswith(b"##"):
+    if head.startswith(b"##"):
         return "vcf"
     raise InputError(f"{path}: not a VCF or BCF file (it does not start with '##fileformat')")
 
@@ -87,9 +98,10 @@ class VcfSource:
         self.path = str(path)
         self.format = sniff_format(Path(path))
         try:
-            self._vcf = cyvcf2.VCF(self.path, threads=threads, lazy=True)
-        except (OSError, Exception) as e:  # cyvcf2 raises bare Exception on bad headers
-            raise InputError(f"{path}: cannot read as VCF/BCF ({_clean(e)})") from None
+            self._vcf = cyvcf2.VCF(self.path, threads=threads)
+        except Exception as e:  # cyvcf2 raises a bare Exception on bad headers
+            raise InputError(f"{path}: {_diagnose_header(Path(path)) or 'cannot read as VCF/BCF'} "
+                             f"({_clean(e)})") from None
         names = list(self._vcf.samples)
         if not names:
             raise InputError(f"{path}: no samples (a sites-only VCF); genotypes are needed")
@@ -241,15 +253,39 @@ class _ChunkMeta:
                             ids, allele, genotypes, phased)
 
 
+_CONTIG_LINE = re.compile(r"^##contig=<(.*)>\s*$", re.MULTILINE)
+
+
 def _header_contigs(vcf) -> tuple[list[str], list[int]]:
+    """Contig names and lengths (-1 when absent) from the ``##contig`` header lines."""
     ids, lengths = [], []
-    for h in vcf.header_iter():
-        if h.type == "CONTIG":
-            info = h.info()
-            ids.append(info["ID"])
-            length = info.get("length")
-            lengths.append(int(length) if length and length.isdigit() else -1)
+    for body in _CONTIG_LINE.findall(vcf.raw_header):
+        fields = dict(re.findall(r'(\w+)=("[^"]*"|[^,]*)', body))
+        if "ID" in fields:
+            ids.append(fields["ID"])
+            length = fields.get("length", "")
+            lengths.append(int(length) if length.isdigit() else -1)
     return ids, lengths
+
+
+def _diagnose_header(path: Path) -> str | None:
+    """Why htslib refused a header: damaged compression or duplicate sample names."""
+    with open(path, "rb") as fh:
+        opener = gzip.open if fh.read(2) == b"\x1f\x8b" else open
+    try:
+        with opener(path, "rb") as fh:
+            for line in fh:
+                if line.startswith(b"#CHROM"):
+                    names = line.rstrip(b"\r\n").decode("utf-8", "replace").split("\t")[9:]
+                    dupes = [s for s, n in Counter(names).items() if n > 1]
+                    if dupes:
+                        return f"duplicate sample name {dupes[0]!r}; rename with `bcftools reheader`"
+                    break
+            while fh.read(1 << 20):
+                pass
+    except (OSError, EOFError) as e:
+        return f"corrupt or truncated gzip/BGZF data ({e})"
+    return None
 
 
 def _clean(e: Exception) -> str:
