@@ -1,0 +1,66 @@
+"""The command line: a smoke test end to end, options passed through, fast start."""
+
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from ogan_vcf import __version__
+from ogan_vcf.cli import app
+
+runner = CliRunner()
+
+
+def test_ingest_info_export_end_to_end(tmp_path, sim_files):
+    h5, vcf = tmp_path / "c.h5", tmp_path / "out.vcf.gz"
+    r = runner.invoke(app, ["ingest", str(sim_files["vcf_gz"]), "-p", str(sim_files["panel"]), "-o", str(h5)])
+    assert r.exit_code == 0, r.output
+    assert "SNPs" in r.stdout and "200" in r.stdout and "AFR 20, EUR 20, EAS 20" in r.stdout
+    r = runner.invoke(app, ["info", str(h5)])
+    assert r.exit_code == 0 and "cohort" in r.stdout and "provenance" in r.stdout
+    r = runner.invoke(app, ["export", str(h5), "-o", str(vcf)])
+    assert r.exit_code == 0 and vcf.exists() and (tmp_path / "out.vcf.gz.tbi").exists()
+    r = runner.invoke(app, ["info", str(vcf), "--panel", str(tmp_path / "out.panel")])
+    assert r.exit_code == 0 and "AFR 20" in r.stdout
+
+
+def test_ingest_passes_its_options_to_the_library(tmp_path, monkeypatch):
+    import ogan_vcf.convert as convert
+
+    seen = {}
+
+    def fake_ingest(input, output, **kwargs):
+        seen.update(kwargs, input=input, output=output)
+        raise convert.InputError("stop here")
+
+    monkeypatch.setattr(convert, "ingest", fake_ingest)
+    r = runner.invoke(app, ["ingest", "in.vcf.gz", "-p", "x.panel", "-o", "c.h5", "--region", "6:1-100",
+                            "--label-column", "pop", "--no-progress"])
+    assert r.exit_code == 1 and r.stderr.strip() == "ogan: error: stop here"
+    assert str(seen.pop("input")) == "in.vcf.gz" and str(seen.pop("output")) == "c.h5"
+    assert {k: str(v) for k, v in seen.items()} == {"panel": "x.panel", "label_column": "pop",
+                                                    "region": "6:1-100", "show_progress": "False"}
+
+
+def test_version_and_help():
+    r = runner.invoke(app, ["--version"])
+    assert r.exit_code == 0 and __version__ in r.stdout
+    for command in ("ingest", "export", "info"):
+        r = runner.invoke(app, [command, "--help"])
+        assert r.exit_code == 0 and "Example" in r.stdout
+
+
+def test_help_imports_no_heavy_library():
+    code = ("import sys; sys.argv=['ogan','--help']\nfrom ogan_vcf import cli\ntry: cli.main()\n"
+            "except SystemExit: pass\nheavy={'h5py','cyvcf2','tensorflow','numba','pysam'} & set(sys.modules)\n"
+            "print('HEAVY', sorted(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("HEAVY []")
+
+
+def test_debug_anywhere_on_the_command_line(tmp_path, data_dir):
+    code = ("import sys; from ogan_vcf import cli; sys.argv=['ogan','ingest',sys.argv[1],'-p',sys.argv[2],"
+            "'-o',sys.argv[3],'--debug']; cli.main()")
+    r = subprocess.run([sys.executable, "-c", code, str(data_dir / "haploid.vcf"), str(data_dir / "three.panel"),
+                        str(tmp_path / "o.h5")], capture_output=True, text=True)
+    assert r.returncode != 0 and "Traceback" in r.stderr and "InputError" in r.stderr
