@@ -44,7 +44,7 @@ from .errors import CohortFormatError, InputError
 COHORT_VERSION = "1.0"
 GENOTYPE_CHUNK_VARIANTS = 1024
 GENOTYPE_CHUNK_SAMPLES = 1024
-_COMPRESSION = {"compression": "gzip", "compression_opts": 4}
+_COMPRESSION = {"compression": "gzip", "compression_opts": 1}
 _STR = h5py.string_dtype()
 
 
@@ -256,6 +256,11 @@ def _check_duplicates(table: dict[str, np.ndarray], source: VariantSource) -> No
         )
 
 
+def count_missing_calls(genotypes: np.ndarray) -> int:
+    """Calls (variant, sample) with at least one missing allele in int8 (n, S, 2) genotypes."""
+    return int(np.count_nonzero(np.minimum(genotypes[:, :, 0], genotypes[:, :, 1]) < 0))
+
+
 @dataclass
 class WriteSummary:
     """What ``write_cohort`` did."""
@@ -289,8 +294,8 @@ def write_cohort(
             missing = unphased = 0
             with progress_bar("writing cohort", source.n_variants, show=show_progress) as bar:
                 for chunk in source.chunks():
-                    missing += int(np.count_nonzero((chunk.genotypes < 0).any(axis=2)))
-                    unphased += int(np.count_nonzero(~chunk.phased))
+                    missing += count_missing_calls(chunk.genotypes)
+                    unphased += chunk.phased.size - int(np.count_nonzero(chunk.phased))
                     n0, n = gt.shape[0], len(chunk)
                     gt.resize(n0 + n, axis=0)
                     phased.resize(n0 + n, axis=0)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cohort import CohortFile, provenance_record, write_cohort
+from .cohort import CohortFile, count_missing_calls, provenance_record, write_cohort
 from .errors import InputError
 from .io import Region, open_source, write_output
 from .io.vcf import output_kind
@@ -58,11 +58,11 @@ def ingest(input: str | os.PathLike, output: str | os.PathLike, *, panel: str | 
     for reason, hint in _SKIP_HINTS.items():
         if counts[reason]:
             notes.append(f"skipped {counts[reason]} {reason.replace('_', ' ')} records: {hint}")
-    if counts["unphased_calls"]:
-        notes.append(f"{counts['unphased_calls']} unphased calls stored unphased; phase before "
+    if written.unphased_calls:
+        notes.append(f"{written.unphased_calls} unphased calls stored unphased; phase before "
                      "training (e.g. Beagle) to model haplotypes")
-    if counts["missing_calls"]:
-        notes.append(f"{counts['missing_calls']} missing calls kept as missing; impute before training")
+    if written.missing_calls:
+        notes.append(f"{written.missing_calls} missing calls kept as missing; impute before training")
     if written.resorted:
         notes.append(f"records were not sorted ({counts['unsorted']} out of order); stored sorted")
     with CohortFile(output) as stored:
@@ -72,7 +72,7 @@ def ingest(input: str | os.PathLike, output: str | os.PathLike, *, panel: str | 
         str(input), str(output), len(source.samples), written.n_variants,
         source.samples.population_counts(), snps_per_contig,
         {k: counts[k] for k in _SKIP_HINTS if counts[k]},
-        counts["missing_calls"], counts["unphased_calls"], written.resorted, notes,
+        written.missing_calls, written.unphased_calls, written.resorted, notes,
     )
 
 
@@ -131,7 +131,7 @@ def describe(path: str | os.PathLike, *, panel: str | os.PathLike | None = None,
         with progress_bar("reading", source.n_variants, show=show_progress) as bar:
             for chunk in source.chunks():
                 per_contig.update(chunk.contig.tolist())
-                missing += int(np.count_nonzero((chunk.genotypes < 0).any(axis=2)))
+                missing += count_missing_calls(chunk.genotypes)
                 unphased += int(np.count_nonzero(~chunk.phased))
                 total += chunk.phased.size
                 bar.advance(len(chunk))

@@ -121,8 +121,6 @@ class PlinkSource:
             last = keys[-1]
             allele = np.stack([self._a2[sites], self._a1[sites]], axis=1).astype(object)
             self.counts["snps"] += len(sites)
-            self.counts["missing_calls"] += int(np.count_nonzero(missing))
-            self.counts["unphased_calls"] += missing.size
             yield VariantChunk(contig, position, self._sid[sites], allele, genotypes,
                                np.zeros(counts.shape, dtype=bool))
 

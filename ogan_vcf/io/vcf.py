@@ -144,29 +144,30 @@ class VcfSource:
                 yield rec
 
     def chunks(self) -> Iterator[VariantChunk]:
-        n_samples = len(self.sample_names)
-        buf = np.empty((self.chunk_variants, n_samples, 3), dtype=np.int16)
+        # int8 rows (allele, allele, phased): cyvcf2's int16 rows are narrowed on assignment
+        buf = np.empty((self.chunk_variants, len(self.sample_names), 3), dtype=np.int8)
         meta = _ChunkMeta()
-        last_key = (-1, -1)
+        counts = self.counts
+        last_chrom, contig, last_key = None, -1, (-1, -1)
         try:
             for rec in self._records():
                 alt = rec.ALT
-                ref = rec.REF
                 if len(alt) != 1:
-                    self.counts["multiallelic" if len(alt) > 1 else "no_alt"] += 1
+                    counts["multiallelic" if alt else "no_alt"] += 1
                     continue
-                alt = alt[0]
+                ref, alt = rec.REF, alt[0]
                 if len(ref) != 1 or len(alt) != 1 or ref.upper() not in _BASES or alt.upper() not in _BASES:
-                    self.counts["not_snp"] += 1
+                    counts["not_snp"] += 1
                     continue
-                contig = self._contig(rec.CHROM)
-                key = (contig, rec.POS)
-                if key < last_key:
-                    self.counts["unsorted"] += 1
-                last_key = key
-                buf[len(meta)] = rec.genotype.array()
-                meta.add(contig, rec.POS, rec.ID or ".", ref, alt)
-                if len(meta) == self.chunk_variants:
+                chrom, pos = rec.CHROM, rec.POS
+                if chrom != last_chrom:
+                    last_chrom, contig = chrom, self._contig(chrom)
+                if (contig, pos) < last_key:
+                    counts["unsorted"] += 1
+                last_key = (contig, pos)
+                buf[len(meta.position)] = rec.genotype.array()
+                meta.add(contig, pos, rec.ID or ".", ref, alt)
+                if len(meta.position) == self.chunk_variants:
                     yield self._finish_chunk(buf, meta)
                     meta = _ChunkMeta()
         except InputError:
@@ -178,9 +179,12 @@ class VcfSource:
             ) from None
         if len(meta):
             yield self._finish_chunk(buf, meta)
-        if not sum(self.counts.values()) and not self.counts.get("snps"):
+        if not counts["snps"]:
             where = f" in {self.region}" if self.region else ""
-            raise InputError(f"{self.path}: no variant records{where} (header only?)")
+            if not counts:
+                raise InputError(f"{self.path}: no variant records{where} (header only?)")
+            skipped = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+            raise InputError(f"{self.path}: no biallelic SNPs{where} (skipped: {skipped})")
 
     def _last_site(self, meta: _ChunkMeta) -> str:
         if len(meta):
@@ -196,29 +200,32 @@ class VcfSource:
         return index
 
     def _finish_chunk(self, buf: np.ndarray, meta: _ChunkMeta) -> VariantChunk:
-        n = len(meta)
-        raw = buf[:n]
-        gt = raw[:, :, :2]
-        missing_single = (gt[:, :, 0] == -1) & (gt[:, :, 1] == -2)  # "." for a diploid call
-        haploid = (gt[:, :, 1] == -2) & ~missing_single
-        if haploid.any():
-            v, s = np.argwhere(haploid)[0]
+        """Check and convert the int16 cyvcf2 rows (allele, allele, phased) of a chunk."""
+        raw = buf[: len(meta)]
+        second = raw[:, :, 1]
+        vector_end = second == -2  # a haploid call, or a lone "." for a missing diploid call
+        missing_single = None
+        if vector_end.any():
+            missing_single = vector_end & (raw[:, :, 0] == -1)
+            haploid = vector_end & ~missing_single
+            if haploid.any():
+                v, s = np.argwhere(haploid)[0]
+                raise InputError(
+                    f"{self.path}: haploid call at {self._site(meta, v)} for sample "
+                    f"{self.sample_names[s]!r}; only diploid genotypes are supported"
+                )
+        genotypes = np.ascontiguousarray(raw[:, :, :2])
+        if genotypes.max(initial=0) > 1:
+            v, s, _ = np.argwhere(genotypes > 1)[0]
             raise InputError(
-                f"{self.path}: haploid call at {self._site(meta, v)} for sample "
-                f"{self.sample_names[s]!r}; only diploid genotypes are supported"
-            )
-        beyond = gt > 1
-        if beyond.any():
-            v, s, _ = np.argwhere(beyond)[0]
-            raise InputError(
-                f"{self.path}: genotype allele index {gt[v, s].max()} at {self._site(meta, v)} "
+                f"{self.path}: genotype allele index {genotypes[v, s].max()} at {self._site(meta, v)} "
                 f"(sample {self.sample_names[s]!r}) is beyond the single ALT allele"
             )
-        genotypes = np.where(gt < 0, -1, gt).astype(np.int8)
-        phased = raw[:, :, 2].astype(bool) & ~missing_single
-        self.counts["snps"] += n
-        self.counts["missing_calls"] += int(np.count_nonzero((genotypes < 0).any(axis=2)))
-        self.counts["unphased_calls"] += int(np.count_nonzero(~phased))
+        phased = raw[:, :, 2].astype(bool)
+        if missing_single is not None:
+            genotypes[:, :, 1][missing_single] = -1
+            phased &= ~missing_single
+        self.counts["snps"] += len(meta)
         return meta.chunk(genotypes, phased)
 
     def _site(self, meta: _ChunkMeta, v: int) -> str:
