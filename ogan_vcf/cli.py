@@ -124,7 +124,7 @@ def ingest(
 ) -> None:
     """Read a VCF/BCF or PLINK set plus a panel into one cohort .h5 (biallelic SNPs).
 
-    Example: [bold]ogan ingest data.vcf.gz --panel data.panel -o cohort.h5 --region 6:29e6-33e6[/]
+    Example: [bold]ogan ingest data.vcf.gz --panel data.panel -o cohort.h5 --region 6:29000000-33000000[/]
     """
     from .convert import ingest as run
 
