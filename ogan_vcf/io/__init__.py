@@ -18,7 +18,7 @@ from .vcf import Region, VcfSource, output_kind, write_vcf
 
 __all__ = [
     "Panel", "Region", "VcfSource", "PlinkSource", "CohortFile", "open_source", "read_panel",
-    "write_panel", "write_output", "write_vcf", "write_plink", "panel_path_for", "input_kind",
+    "write_panel", "write_output", "write_vcf", "write_plink", "panel_path_for", "input_kind", "read_cohort",
 ]
 
 
@@ -60,6 +60,29 @@ def open_source(path: str | os.PathLike, *, panel: str | os.PathLike | None = No
     elif kind != "cohort":
         source.samples.label_column = "none"
     return source
+
+
+def read_cohort(path: str | os.PathLike, *, panel: str | os.PathLike | None = None,
+                label_column: str | None = None, region: Region | None = None, show_progress: bool = False):
+    """Any input (cohort .h5, or VCF/BCF/PLINK + panel) as an in-memory Cohort.
+
+    Non-cohort input goes through the same checks as ``ogan ingest`` (via a temporary
+    cohort file), so every command sees sorted, checked, labelled data.
+    """
+    import tempfile
+
+    from ..cohort import load
+
+    if input_kind(path) == "cohort" and panel is None and region is None:
+        return load(path)
+    if input_kind(path) != "cohort" and panel is None:
+        raise InputError(f"{path}: a VCF/BCF/PLINK input needs --panel to label its samples")
+    source = open_source(path, panel=panel, label_column=label_column, region=region)
+    with tempfile.TemporaryDirectory(prefix="ogan-") as tmp:
+        write_cohort(Path(tmp) / "input.h5", source, show_progress=show_progress)
+        cohort = load(Path(tmp) / "input.h5")
+    cohort.path = str(path)
+    return cohort
 
 
 def panel_path_for(path: str | os.PathLike) -> Path:

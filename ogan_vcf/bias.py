@@ -1,0 +1,64 @@
+"""The paper's study design: keep a fraction of some populations and all of the others."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import numpy as np
+
+from .cohort import Cohort
+from .errors import InputError
+
+
+@dataclass
+class BiasResult:
+    """The training cohort, the held-out rest, per-population counts and the seed."""
+
+    train: Cohort
+    heldout: Cohort
+    table: dict[str, tuple[int, int]]  # population -> (before, kept)
+    seed: int
+
+
+def parse_keep(text: str) -> dict[str, float]:
+    """'EAS=0.2,AFR=0.2' -> {'EAS': 0.2, 'AFR': 0.2}; fractions in (0, 1]."""
+    keep = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        try:
+            fraction = float(value)
+        except ValueError:
+            fraction = -1.0
+        if not sep or not name or not 0 < fraction <= 1:
+            raise InputError(f"--keep {text!r}: expected POP=FRACTION pairs with 0 < FRACTION <= 1, "
+                             "e.g. EAS=0.2,AFR=0.2,SAS=0.2")
+        keep[name.strip()] = fraction
+    if not keep:
+        raise InputError("--keep is empty; e.g. --keep EAS=0.2,AFR=0.2,SAS=0.2")
+    return keep
+
+
+def bias(cohort: Cohort, keep: dict[str, float], *, seed: int | None = None) -> BiasResult:
+    """Keep round(fraction * n) random members (at least 1) of each named population.
+
+    Sample order is preserved in both outputs; the same seed keeps the same samples.
+    """
+    seed = secrets.randbits(63) if seed is None else int(seed)
+    counts = cohort.samples.population_counts()
+    unknown = [p for p in keep if p not in counts]
+    if unknown:
+        raise InputError(f"unknown population {unknown[0]!r}; the cohort has {', '.join(counts)}")
+    streams = dict(zip(sorted(counts), np.random.SeedSequence(seed).spawn(len(counts))))
+    kept = np.ones(cohort.n_samples, dtype=bool)
+    table = {}
+    for pop, n in counts.items():
+        members = np.flatnonzero(cohort.samples.populations == pop)
+        n_keep = max(1, round(keep[pop] * n)) if pop in keep else n
+        if pop in keep:
+            chosen = np.random.default_rng(streams[pop]).choice(members, size=n_keep, replace=False)
+            kept[members] = False
+            kept[chosen] = True
+        table[pop] = (n, n_keep)
+    return BiasResult(cohort.take_samples(np.flatnonzero(kept)), cohort.take_samples(np.flatnonzero(~kept)),
+                      table, seed)

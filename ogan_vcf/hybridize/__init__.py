@@ -1,0 +1,263 @@
+"""The Mendelian hybridizer: n genomes of one population -> f*n by reshuffling blocks.
+
+For each extra copy and each block, a permutation of the members decides who gives
+that block to which offspring (the paper's procedure), so a block's allele counts are
+preserved exactly (genotype unit). The haplotype unit crosses two distinct members
+per block, one haplotype from each. All randomness is drawn here, one Generator per
+population (``SeedSequence.spawn``); the numba kernels only gather.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..cohort import Cohort, Samples
+from ..errors import InputError
+from .blocks import BlockSpec, make_blocks, read_genetic_map
+from .kernels import column_hashes, cross_haplotype_blocks, gather_blocks
+
+MODES = ("offspring", "ppo")
+UNITS = ("genotype", "haplotype")
+MAX_REDRAW_ROUNDS = 100
+
+
+@dataclass
+class PopulationResult:
+    """What the hybridizer did to one population."""
+
+    population: str
+    n_in: int
+    n_out: int
+    n_real: int
+    blocks: np.ndarray  # int64 (B+1,) block starts
+    redraws: int = 0
+
+    @property
+    def block_sizes(self) -> np.ndarray:
+        return np.diff(self.blocks)
+
+
+@dataclass
+class HybridResult:
+    """The hybridized cohort, what happened per population, and the seed used."""
+
+    cohort: Cohort
+    populations: list[PopulationResult]
+    seed: int
+
+
+def _check_options(mode: str, unit: str) -> None:
+    if mode not in MODES:
+        raise InputError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if unit not in UNITS:
+        raise InputError(f"--unit must be one of {', '.join(UNITS)}, got {unit!r}")
+
+
+def check_factor(factor) -> int:
+    """An integer factor >= 1, or InputError."""
+    if isinstance(factor, bool) or not float(factor).is_integer() or factor < 1:
+        raise InputError(f"--factor must be a whole number >= 1, got {factor}")
+    return int(factor)
+
+
+def _draw_sources(rng: np.random.Generator, n_copies: int, n_blocks: int, n: int, unit: str) -> dict:
+    """Permutations of the members, one per (copy, block); two for the haplotype unit."""
+    perms = np.argsort(rng.random((n_copies, n_blocks, n)), axis=-1).astype(np.int32)
+    if unit == "genotype":
+        return {"sources": perms}
+    shift = rng.integers(1, n, size=(n_copies, n_blocks, 1))  # fathers differ from mothers
+    fathers = np.take_along_axis(perms, (np.arange(n) + shift) % n, axis=-1).astype(np.int32)
+    return {
+        "mothers": perms, "fathers": fathers,
+        "mother_hap": rng.integers(0, 2, size=perms.shape, dtype=np.uint8),
+        "father_hap": rng.integers(0, 2, size=perms.shape, dtype=np.uint8),
+    }
+
+
+def _offspring(genotypes: np.ndarray, variant_block: np.ndarray, draw: dict) -> np.ndarray:
+    """Run the kernel for the drawn sources: int8 (V, C*n, 2)."""
+    key = "sources" if "sources" in draw else "mothers"
+    n_copies, _, n = draw[key].shape
+    out = np.empty((genotypes.shape[0], n_copies * n, 2), dtype=np.int8)
+    if "sources" in draw:
+        gather_blocks(genotypes.view(np.int16)[:, :, 0], variant_block, draw["sources"],
+                      out.view(np.int16)[:, :, 0])
+    else:
+        cross_haplotype_blocks(genotypes, variant_block, draw["mothers"], draw["fathers"],
+                               draw["mother_hap"], draw["father_hap"], out)
+    return out
+
+
+def _copies_of_parents(parents: np.ndarray, offspring: np.ndarray) -> np.ndarray:
+    """Indices of offspring that equal some parent genome exactly."""
+    parent_hash = column_hashes(parents.view(np.int16)[:, :, 0])
+    off_hash = column_hashes(offspring.view(np.int16)[:, :, 0])
+    suspects = np.flatnonzero(np.isin(off_hash, parent_hash))
+    by_hash = {}
+    for p, h in enumerate(parent_hash):
+        by_hash.setdefault(h, []).append(p)
+    return np.array([j for j in suspects
+                     if any(np.array_equal(offspring[:, j], parents[:, p]) for p in by_hash[off_hash[j]])],
+                    dtype=np.int64)
+
+
+def _redraw_copies(genotypes, variant_block, draw, offspring, rng, label) -> int:
+    """PPO: swap block sources between offspring until none equals a parent; count swaps."""
+    n = genotypes.shape[1]
+    swaps = 0
+    for _ in range(MAX_REDRAW_ROUNDS):
+        bad = _copies_of_parents(genotypes, offspring)
+        if not len(bad):
+            return swaps
+        for j in bad:
+            c, k = divmod(int(j), n)
+            b = rng.integers(draw[next(iter(draw))].shape[1])
+            other = (k + rng.integers(1, n)) % n
+            for array in draw.values():
+                array[c, b, [k, other]] = array[c, b, [other, k]]
+            swaps += 1
+        for c in np.unique(bad // n):
+            one_copy = {name: array[c:c + 1] for name, array in draw.items()}
+            offspring[:, c * n:(c + 1) * n] = _offspring(genotypes, variant_block, one_copy)
+    raise InputError(f"population {label}: {n} members are too few to make offspring that all differ "
+                     "from every parent (--mode ppo); use smaller blocks or --mode offspring")
+
+
+def hybridize_members(genotypes: np.ndarray, blocks: np.ndarray, *, n_out: int, mode: str = "offspring",
+                      unit: str = "genotype", rng: np.random.Generator, label: str = "") -> tuple[np.ndarray, int]:
+    """n members (int8 (V, n, 2)) -> ``n_out`` genomes: parents first in offspring mode.
+
+    Returns the genomes and the number of block swaps made to avoid parent copies (ppo).
+    """
+    n = genotypes.shape[1]
+    if n < 2:
+        raise InputError(f"population {label} has {n} sample(s); hybridizing needs at least 2")
+    n_real = n if mode == "offspring" else 0
+    n_copies = max(0, math.ceil((n_out - n_real) / n))
+    n_blocks = len(blocks) - 1
+    if mode == "ppo" and unit == "genotype" and n_blocks < 2:
+        raise InputError(f"population {label}: only one block, so every offspring would copy a parent; "
+                         "use smaller blocks (--block-size/--max-block) for --mode ppo")
+    variant_block = np.repeat(np.arange(n_blocks), np.diff(blocks))
+    draw = _draw_sources(rng, n_copies, n_blocks, n, unit)
+    offspring = _offspring(genotypes, variant_block, draw)
+    swaps = _redraw_copies(genotypes, variant_block, draw, offspring, rng, label) if mode == "ppo" else 0
+    if mode == "offspring":
+        return np.concatenate([genotypes, offspring[:, : n_out - n]], axis=1), swaps
+    return offspring[:, :n_out], swaps
+
+
+def _offspring_phase(phased: np.ndarray, n_out: int, mode: str, unit: str) -> np.ndarray:
+    """Phase flags of the output: haplotype crosses are phased; genotype blocks keep theirs."""
+    n_real = phased.shape[1] if mode == "offspring" else 0
+    if unit == "haplotype" or phased.all():
+        out = np.ones((phased.shape[0], n_out), dtype=bool)
+    elif not phased.any():
+        out = np.zeros((phased.shape[0], n_out), dtype=bool)
+    else:
+        raise InputError("partly phased input: phase it fully (e.g. Beagle) before hybridizing")
+    if n_real:
+        out[:, :n_real] = phased
+    return out
+
+
+def hybridize(data, *, factor: int | None = None, blocks: BlockSpec | int | np.ndarray | None = None,
+              mode: str = "offspring", unit: str = "genotype", seed: int | None = None,
+              populations: list[str] | None = None, balance: bool = False):
+    """Hybridize a Cohort (returns a HybridResult) or one population's int8 (V, n, 2) array.
+
+    Cohort: ``populations`` (default all) each become factor*n genomes and the output
+    holds those only; with ``balance`` every population is brought to the size of the
+    largest (which passes through as is) and the whole cohort is returned.
+    Array: the genomes of one population -> factor*n genomes (an array).
+    """
+    _check_options(mode, unit)
+    seed = secrets.randbits(63) if seed is None else int(seed)
+    spec = blocks if isinstance(blocks, BlockSpec) else BlockSpec(size=blocks) if isinstance(blocks, int) else None
+    if isinstance(data, np.ndarray):
+        factor = check_factor(factor)
+        genotypes = np.ascontiguousarray(data, dtype=np.int8)
+        contig = np.zeros(genotypes.shape[0], dtype=np.int32)
+        starts = np.asarray(blocks, dtype=np.int64) if spec is None and blocks is not None else \
+            make_blocks(spec or BlockSpec(), genotypes, contig)
+        rng = np.random.default_rng(np.random.SeedSequence(seed))
+        return hybridize_members(genotypes, starts, n_out=factor * genotypes.shape[1], mode=mode, unit=unit,
+                                 rng=rng)[0]
+    return _hybridize_cohort(data, factor=factor, spec=spec or BlockSpec(), mode=mode, unit=unit, seed=seed,
+                             populations=populations, balance=balance)
+
+
+def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, seed, populations, balance):
+    counts = cohort.samples.population_counts()
+    if balance:
+        targets = _balance_targets(counts)
+    else:
+        factor = check_factor(factor)
+        chosen = populations or list(counts)
+        unknown = [p for p in chosen if p not in counts]
+        if unknown:
+            raise InputError(f"unknown population {unknown[0]!r}; the cohort has {', '.join(counts)}")
+        targets = {p: factor * counts[p] for p in chosen}
+    if unit == "haplotype" and not cohort.phased.all():
+        raise InputError(f"{cohort.path}: --unit haplotype needs phased genotypes; phase first "
+                         "(e.g. Beagle) or use --unit genotype")
+    genetic_map = read_genetic_map(spec.genetic_map) if spec.genetic_map else None
+    streams = dict(zip(sorted(counts), np.random.SeedSequence(seed).spawn(len(counts))))
+    parts, results = [], []
+    for pop, n_out in targets.items():
+        members = np.flatnonzero(cohort.samples.populations == pop)
+        genotypes = np.ascontiguousarray(cohort.genotypes[:, members])
+        if n_out == len(members) and balance:  # the largest population passes through
+            parts.append((members, genotypes, cohort.phased[:, members], None))
+            results.append(PopulationResult(pop, len(members), n_out, n_out, np.array([0, cohort.n_variants])))
+            continue
+        starts = make_blocks(spec, genotypes, cohort.variant_contig, cohort.variant_position,
+                             cohort.contig_id, genetic_map)
+        out, swaps = hybridize_members(genotypes, starts, n_out=n_out, mode=mode, unit=unit,
+                                       rng=np.random.default_rng(streams[pop]), label=pop)
+        phased = _offspring_phase(cohort.phased[:, members], n_out, mode, unit)
+        n_real = len(members) if mode == "offspring" else 0
+        parts.append((members, out, phased, n_real))
+        results.append(PopulationResult(pop, len(members), n_out, n_real, starts, swaps))
+    return HybridResult(_assemble(cohort, parts), results, seed)
+
+
+def _balance_targets(counts: dict[str, int]) -> dict[str, int]:
+    largest = max(counts.values())
+    return {pop: largest for pop in counts}
+
+
+def _assemble(cohort: Cohort, parts) -> Cohort:
+    """One cohort from per-population (members, genotypes, phased, n_real) parts."""
+    taken = set(cohort.samples.ids)
+    ids, pops, panel_rows = [], [], {name: [] for name in cohort.samples.panel}
+    for members, genotypes, _, n_real in parts:
+        sub = cohort.samples.take(members)
+        n_real = len(members) if n_real is None else n_real
+        pop = sub.populations[0]
+        ids += list(sub.ids[:n_real])
+        ids += _offspring_names(pop, genotypes.shape[1] - n_real, taken)
+        pops += [pop] * genotypes.shape[1]
+        for name, column in sub.panel.items():
+            shared = column[0] if (column == column[0]).all() else "NA"
+            panel_rows[name] += list(column[:n_real]) + [shared] * (genotypes.shape[1] - n_real)
+    samples = Samples(np.array(ids, dtype=object), np.array(pops, dtype=object),
+                      {k: np.array(v, dtype=object) for k, v in panel_rows.items()}, cohort.samples.label_column)
+    return replace(cohort, genotypes=np.concatenate([p[1] for p in parts], axis=1),
+                   phased=np.concatenate([p[2] for p in parts], axis=1), samples=samples)
+
+
+def _offspring_names(pop: str, count: int, taken: set) -> list[str]:
+    """``POP_off000001``... skipping any name the cohort already uses."""
+    names, i = [], 0
+    while len(names) < count:
+        i += 1
+        name = f"{pop}_off{i:06d}"
+        if name not in taken:
+            names.append(name)
+            taken.add(name)
+    return names

@@ -1,0 +1,177 @@
+"""Where to cut the genome into blocks: fixed size, LD-aware, or from a genetic map.
+
+A block partition is an int64 array ``starts`` of length B+1: block b holds variants
+``starts[b]:starts[b+1]``; ``starts[0] == 0`` and ``starts[-1] == V``. Blocks never span
+contigs: every contig start is a cut.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """How to cut blocks. ``size`` set: fixed blocks (the paper: 1000). ``genetic_map`` set:
+    cut every ``cm`` centimorgans. Otherwise LD-aware: cut where the largest r^2 between
+    SNPs up to ``window`` apart across the cut is smallest, keeping blocks within
+    ``min_snps``..``max_snps``.
+    """
+
+    size: int | None = None
+    min_snps: int = 50
+    max_snps: int = 400
+    window: int = 20
+    genetic_map: str | None = None
+    cm: float = 1.0
+
+    def describe(self) -> str:
+        if self.size:
+            return f"fixed {self.size} SNPs"
+        if self.genetic_map:
+            return f"genetic map {Path(self.genetic_map).name}, {self.cm} cM"
+        return f"LD-aware, {self.min_snps}-{self.max_snps} SNPs"
+
+
+def contig_bounds(variant_contig: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) variant ranges of each run of one contig (variants are sorted)."""
+    change = np.flatnonzero(np.diff(variant_contig)) + 1
+    edges = [0, *change.tolist(), len(variant_contig)]
+    return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def fixed_blocks(variant_contig: np.ndarray, size: int) -> np.ndarray:
+    """Blocks of ``size`` SNPs per contig; the last block of a contig takes the remainder."""
+    if size < 1:
+        raise InputError(f"--block-size must be at least 1, got {size}")
+    cuts = [0]
+    for start, stop in contig_bounds(variant_contig):
+        cuts += list(range(start + size, stop, size)) + [stop]
+    return np.unique(np.asarray(cuts, dtype=np.int64))
+
+
+def standardized_dosages(genotypes: np.ndarray) -> np.ndarray:
+    """float32 (V, n) ALT dosages, missing set to the SNP mean, centred, rows of unit norm."""
+    dosage = genotypes.sum(axis=2, dtype=np.float32)
+    missing = (genotypes < 0).any(axis=2)
+    if missing.any():
+        called = np.where(missing, 0, dosage)
+        mean = called.sum(axis=1) / np.maximum(1, (~missing).sum(axis=1))
+        dosage = np.where(missing, mean[:, None], dosage)
+    dosage -= dosage.mean(axis=1, keepdims=True)
+    norm = np.sqrt((dosage * dosage).sum(axis=1, keepdims=True))
+    return np.divide(dosage, norm, out=np.zeros_like(dosage), where=norm > 0)
+
+
+def ld_blocks(genotypes: np.ndarray, variant_contig: np.ndarray, spec: BlockSpec) -> np.ndarray:
+    """LD-aware blocks for the members in ``genotypes`` (int8 (V, n, 2)).
+
+    Greedy along each contig: from a block's start, cut at the weakest point (lowest
+    crossing r^2, the earliest of ties) between ``min_snps`` and ``max_snps`` ahead,
+    so that no block is shorter than ``min_snps`` (a contig shorter than that is one block).
+    """
+    from .kernels import band_r2, crossing_ld
+
+    if not 1 <= spec.min_snps <= spec.max_snps:
+        raise InputError(f"block bounds must satisfy 1 <= --min-block <= --max-block, got "
+                         f"{spec.min_snps} and {spec.max_snps}")
+    z = standardized_dosages(genotypes)
+    cuts = [0]
+    for start, stop in contig_bounds(variant_contig):
+        score = crossing_ld(band_r2(np.ascontiguousarray(z[start:stop]), spec.window))
+        s = 0
+        length = stop - start
+        while length - s > spec.max_snps:
+            lo, hi = s + spec.min_snps, min(s + spec.max_snps, length - spec.min_snps)
+            if hi < lo:  # max_snps < 2 * min_snps near the end: halve what is left
+                s = (s + length) // 2
+            else:
+                s = lo + int(np.argmin(score[lo:hi + 1]))
+            cuts.append(start + s)
+        cuts.append(stop)
+    return np.asarray(cuts, dtype=np.int64)
+
+
+def read_genetic_map(path: str | os.PathLike) -> dict[str | None, tuple[np.ndarray, np.ndarray]]:
+    """Positions (bp) and cM per contig from a PLINK .map or a HapMap-style map.
+
+    PLINK .map: ``chr id cM bp``, no header. HapMap: a header naming a position column
+    (``Position(bp)``/``position``/``pos``) and a map column (``Map(cM)``/``Genetic_Map(cM)``
+    /``cM``), with or without a chromosome column (contig None: applies to every contig).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such genetic map file")
+    lines = [line.split() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    if not lines:
+        raise InputError(f"{path}: genetic map is empty")
+    header = [h.lower() for h in lines[0]]
+    try:
+        if _is_number(lines[0][-1]):  # PLINK .map
+            rows = [(r[0], float(r[3]), float(r[2])) for r in lines]
+        else:
+            pos_col = next(i for i, h in enumerate(header) if h.startswith("pos"))
+            cm_col = next(i for i, h in enumerate(header) if ("map" in h or h == "cm") and "rate" not in h)
+            chr_col = next((i for i, h in enumerate(header) if h.startswith("chr")), None)
+            rows = [(r[chr_col] if chr_col is not None else None, float(r[pos_col]), float(r[cm_col]))
+                    for r in lines[1:]]
+    except (StopIteration, IndexError, ValueError):
+        raise InputError(f"{path}: not a PLINK .map (chr id cM bp) or HapMap-style genetic map "
+                         "(header with position and cM columns)") from None
+    maps: dict[str | None, list] = {}
+    for contig, pos, cm in rows:
+        maps.setdefault(contig, []).append((pos, cm))
+    out = {}
+    for contig, pairs in maps.items():
+        arr = np.array(sorted(pairs))
+        out[contig] = (arr[:, 0], arr[:, 1])
+    return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def map_blocks(variant_contig: np.ndarray, variant_position: np.ndarray, contig_id: list[str],
+               genetic_map: dict, cm: float) -> np.ndarray:
+    """Cut each contig where the genetic distance since the block start reaches ``cm``."""
+    if cm <= 0:
+        raise InputError(f"--cm must be positive, got {cm}")
+    cuts = [0]
+    for start, stop in contig_bounds(variant_contig):
+        name = contig_id[variant_contig[start]]
+        table = genetic_map.get(name, genetic_map.get(name.removeprefix("chr"), genetic_map.get(None)))
+        if table is None:
+            raise InputError(f"the genetic map has no contig {name!r} (it has {', '.join(map(str, genetic_map))})")
+        position_cm = np.interp(variant_position[start:stop], *table)
+        block_start_cm = position_cm[0]
+        for i in range(1, stop - start):
+            if position_cm[i] - block_start_cm >= cm:
+                cuts.append(start + i)
+                block_start_cm = position_cm[i]
+        cuts.append(stop)
+    return np.asarray(cuts, dtype=np.int64)
+
+
+def make_blocks(spec: BlockSpec, genotypes: np.ndarray, variant_contig: np.ndarray,
+                variant_position: np.ndarray | None = None, contig_id: list[str] | None = None,
+                genetic_map: dict | None = None) -> np.ndarray:
+    """The block partition ``spec`` asks for, for the members in ``genotypes``."""
+    if spec.size:
+        return fixed_blocks(variant_contig, spec.size)
+    if spec.genetic_map:
+        if variant_position is None:
+            raise InputError("blocks from a genetic map need variant positions (pass a Cohort)")
+        return map_blocks(variant_contig, variant_position, contig_id,
+                          genetic_map or read_genetic_map(spec.genetic_map), spec.cm)
+    return ld_blocks(genotypes, variant_contig, spec)

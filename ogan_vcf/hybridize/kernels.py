@@ -1,0 +1,86 @@
+"""Numba kernels of the hybridizer: pure functions of typed, contiguous arrays.
+
+No randomness and no I/O here: the caller draws the permutations and passes them in.
+"""
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, parallel=True)
+def gather_blocks(rows, variant_block, sources, out):
+    """out[v, c*n + j] = rows[v, sources[c, variant_block[v], j]].
+
+    rows : (V, n) any dtype, one item per (variant, member), e.g. an int16 view of
+        int8 (V, n, 2) genotypes so that a diploid call moves as one item.
+    variant_block : int64 (V,), the block of each variant.
+    sources : int32 (C, B, n), the member that gives block b of offspring j in copy c.
+    out : (V, C*n), same dtype as rows.
+    """
+    n_copies, _, n = sources.shape
+    for v in numba.prange(rows.shape[0]):
+        b = variant_block[v]
+        for c in range(n_copies):
+            src = sources[c, b]
+            base = c * n
+            for j in range(n):
+                out[v, base + j] = rows[v, src[j]]
+
+
+@numba.njit(cache=True, parallel=True)
+def cross_haplotype_blocks(genotypes, variant_block, mothers, fathers, mother_hap, father_hap, out):
+    """Offspring haplotype 0 from a mother's haplotype, 1 from a father's, block by block.
+
+    genotypes : int8 (V, n, 2), phased.
+    mothers, fathers : int32 (C, B, n) members; mother_hap, father_hap : uint8 (C, B, n) in {0, 1}.
+    out : int8 (V, C*n, 2).
+    """
+    n_copies, _, n = mothers.shape
+    for v in numba.prange(genotypes.shape[0]):
+        b = variant_block[v]
+        for c in range(n_copies):
+            base = c * n
+            for j in range(n):
+                out[v, base + j, 0] = genotypes[v, mothers[c, b, j], mother_hap[c, b, j]]
+                out[v, base + j, 1] = genotypes[v, fathers[c, b, j], father_hap[c, b, j]]
+
+
+@numba.njit(cache=True)
+def column_hashes(rows):
+    """A 64-bit FNV-1a hash of each column of rows (V, m): equal genomes, equal hashes."""
+    m = rows.shape[1]
+    h = np.full(m, np.uint64(14695981039346656037))
+    prime = np.uint64(1099511628211)
+    for v in range(rows.shape[0]):
+        for j in range(m):
+            h[j] = (h[j] ^ np.uint64(rows[v, j] & 0xFFFF)) * prime
+    return h
+
+
+@numba.njit(cache=True, parallel=True)
+def band_r2(z, width):
+    """r^2 between SNP i and i+d+1 for d < width, from rows z (V, n) of unit norm and mean 0."""
+    n_snps = z.shape[0]
+    out = np.zeros((n_snps, width), dtype=np.float32)
+    for i in numba.prange(n_snps):
+        for d in range(min(width, n_snps - i - 1)):
+            r = np.float32(0.0)
+            for k in range(z.shape[1]):
+                r += z[i, k] * z[i + d + 1, k]
+            out[i, d] = r * r
+    return out
+
+
+@numba.njit(cache=True)
+def crossing_ld(band):
+    """score[c] = the largest r^2 of a banded pair (i < c <= j): the linkage a cut before c breaks."""
+    n_snps, width = band.shape
+    score = np.zeros(n_snps + 1, dtype=np.float32)
+    for c in range(1, n_snps):
+        best = np.float32(0.0)
+        for i in range(max(0, c - width), c):
+            for d in range(c - i - 1, width):
+                if band[i, d] > best:
+                    best = band[i, d]
+        score[c] = best
+    return score
