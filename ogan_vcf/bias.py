@@ -62,3 +62,33 @@ def bias(cohort: Cohort, keep: dict[str, float], *, seed: int | None = None) -> 
         table[pop] = (n, n_keep)
     return BiasResult(cohort.take_samples(np.flatnonzero(kept)), cohort.take_samples(np.flatnonzero(~kept)),
                       table, seed)
+
+
+def default_heldout_path(train_path) -> str:
+    """train.vcf.gz -> train.heldout.vcf.gz (same type as the training output)."""
+    from .io.vcf import output_kind
+
+    text = str(train_path)
+    kind = output_kind(text)
+    return text[: -len(kind) - 1] + ".heldout." + kind
+
+
+def bias_file(input, output, *, keep: str, panel=None, label_column=None, heldout=None, seed=None,
+              show_progress=False):
+    """Read any input, apply ``bias``, write the training and held-out cohorts (+panels)."""
+    from .cohort import provenance_record
+    from .io import read_cohort, write_output
+    from .io.vcf import output_kind
+
+    output_kind(output)
+    heldout = heldout or default_heldout_path(output)
+    output_kind(heldout)
+    fractions = parse_keep(keep)
+    cohort = read_cohort(input, panel=panel, label_column=label_column, show_progress=show_progress)
+    result = bias(cohort, fractions, seed=seed)
+    params = {"input": str(input), "keep": fractions}
+    paths = write_output(output, result.train, show_progress=show_progress, provenance=[
+        *cohort.provenance, provenance_record("bias", {**params, "part": "train"}, seed=result.seed)])
+    paths += write_output(heldout, result.heldout, show_progress=show_progress, provenance=[
+        *cohort.provenance, provenance_record("bias", {**params, "part": "heldout"}, seed=result.seed)])
+    return result, paths

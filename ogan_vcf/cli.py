@@ -195,6 +195,101 @@ def info(
     _print_notes(d.notes)
 
 
+SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Random seed; the same seed gives the same "
+                                               "output [default: drawn, and recorded in provenance].")]
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()] if values else None
+
+
+@app.command()
+@handle_errors
+def hybridize(
+    input: InputArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="out.vcf.gz | .bcf | .vcf | .bed | .h5")],
+    panel: PanelOpt = None,
+    pop: Annotated[Optional[list[str]], typer.Option("--pop", help="Population(s) to hybridize: the output "
+                                                     "holds these only (repeat or comma-separate).")] = None,
+    factor: Annotated[Optional[str], typer.Option("--factor", "-f", help="n samples -> factor*n (a whole "
+                                                  "number >= 1).")] = None,
+    balance: Annotated[bool, typer.Option("--balance", help="Bring every population up to the size of the "
+                                          "largest; write the whole cohort.")] = False,
+    mode: Annotated[str, typer.Option("--mode", help="offspring: real parents + offspring; ppo: offspring "
+                                      "only, none equal to a parent (privacy).")] = "offspring",
+    unit: Annotated[str, typer.Option("--unit", help="genotype: whole diploid blocks (the paper); "
+                                      "haplotype: one haplotype from each of two members (needs phased).")] = "genotype",
+    block_size: Annotated[Optional[int], typer.Option("--block-size", help="Fixed blocks of N SNPs (the "
+                                                      "paper: 1000) instead of LD-aware blocks.")] = None,
+    min_block: Annotated[int, typer.Option("--min-block", help="LD-aware blocks: fewest SNPs.")] = 50,
+    max_block: Annotated[int, typer.Option("--max-block", help="LD-aware blocks: most SNPs.")] = 400,
+    ld_window: Annotated[int, typer.Option("--ld-window", help="LD-aware blocks: SNPs on each side "
+                                           "of a cut whose r^2 counts.")] = 20,
+    genetic_map: Annotated[Optional[Path], typer.Option("--map", help="Genetic map (PLINK .map or "
+                                                        "HapMap format): cut every --cm centimorgans.")] = None,
+    cm: Annotated[float, typer.Option("--cm", help="Block length in cM with --map.")] = 1.0,
+    seed: SeedOpt = None,
+    label_column: LabelOpt = None,
+    region: RegionOpt = None,
+    progress: ProgressOpt = True,
+) -> None:
+    """Make offspring by reshuffling SNP blocks among a population's members (Mendel's assortment).
+
+    Example: [bold]ogan hybridize cohort.h5 --pop EAS --factor 5 -o eas5.vcf.gz --seed 1[/]
+    or [bold]ogan hybridize data.vcf.gz -p data.panel --balance -o balanced.h5[/]
+    """
+    from .hybridize import BlockSpec, hybridize_file
+
+    spec = BlockSpec(size=block_size, min_snps=min_block, max_snps=max_block, window=ld_window,
+                     genetic_map=str(genetic_map) if genetic_map else None, cm=cm)
+    result, paths = hybridize_file(input, output, panel=panel, label_column=label_column, region=region,
+                                   factor=factor, populations=_split(pop), balance=balance, mode=mode,
+                                   unit=unit, blocks=spec, seed=seed, show_progress=progress)
+    table = Table(title=f"hybridize: {output}  (mode {mode}, unit {unit}, blocks {spec.describe()}, "
+                        f"seed {result.seed})", title_justify="left", title_style="bold")
+    for column in ("population", "in", "out", "real kept", "blocks", "block SNPs", "redraws"):
+        table.add_column(column, justify="left" if column == "population" else "right")
+    for p in result.populations:
+        sizes = p.block_sizes
+        blocks = (str(len(sizes)), f"{sizes.min()}-{sizes.max()}") if len(sizes) else ("-", "passed through")
+        table.add_row(p.population, str(p.n_in), str(p.n_out), str(p.n_real), *blocks, str(p.redraws))
+    console.print(table)
+    console.print("files: " + ", ".join(paths), highlight=False)
+
+
+@app.command()
+@handle_errors
+def bias(
+    input: InputArg,
+    keep: Annotated[str, typer.Option("--keep", help="POP=FRACTION,... to keep of those populations; all "
+                                      "other populations are kept whole.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Training cohort: .vcf.gz | .bcf | .vcf | "
+                                         ".bed | .h5")],
+    heldout: Annotated[Optional[Path], typer.Option("--heldout", help="Where the held-out rest goes "
+                                                    "[default: OUTPUT with .heldout before the suffix].")] = None,
+    panel: PanelOpt = None,
+    seed: SeedOpt = None,
+    label_column: LabelOpt = None,
+    progress: ProgressOpt = True,
+) -> None:
+    """The paper's study design: keep a fraction of some populations, all of the others.
+
+    Example: [bold]ogan bias cohort.h5 --keep EAS=0.2,AFR=0.2,SAS=0.2 --seed 1 -o train.vcf.gz[/]
+    (also writes train.heldout.vcf.gz and both panels)
+    """
+    from .bias import bias_file
+
+    result, paths = bias_file(input, output, keep=keep, panel=panel, label_column=label_column,
+                              heldout=heldout, seed=seed, show_progress=progress)
+    table = Table(title=f"bias: {output}  (seed {result.seed})", title_justify="left", title_style="bold")
+    for column in ("population", "before", "train", "held out", "kept"):
+        table.add_column(column, justify="left" if column == "population" else "right")
+    for pop, (before, kept) in result.table.items():
+        table.add_row(pop, str(before), str(kept), str(before - kept), f"{kept / before:.0%}")
+    console.print(table)
+    console.print("files: " + ", ".join(paths), highlight=False)
+
+
 def main() -> None:
     """Console entry point; accepts --debug anywhere on the command line."""
     args = sys.argv[1:]

@@ -33,12 +33,12 @@ class PopulationResult:
     n_in: int
     n_out: int
     n_real: int
-    blocks: np.ndarray  # int64 (B+1,) block starts
+    blocks: np.ndarray | None  # int64 (B+1,) block starts; None when passed through
     redraws: int = 0
 
     @property
     def block_sizes(self) -> np.ndarray:
-        return np.diff(self.blocks)
+        return np.diff(self.blocks) if self.blocks is not None else np.zeros(0, dtype=np.int64)
 
 
 @dataclass
@@ -58,10 +58,14 @@ def _check_options(mode: str, unit: str) -> None:
 
 
 def check_factor(factor) -> int:
-    """An integer factor >= 1, or InputError."""
-    if isinstance(factor, bool) or not float(factor).is_integer() or factor < 1:
+    """An integer factor >= 1 (int, or text such as '5'), or InputError."""
+    try:
+        value = float(factor)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if isinstance(factor, bool) or not value.is_integer() or value < 1:
         raise InputError(f"--factor must be a whole number >= 1, got {factor}")
-    return int(factor)
+    return int(value)
 
 
 def _draw_sources(rng: np.random.Generator, n_copies: int, n_blocks: int, n: int, unit: str) -> dict:
@@ -213,7 +217,7 @@ def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, se
         genotypes = np.ascontiguousarray(cohort.genotypes[:, members])
         if n_out == len(members) and balance:  # the largest population passes through
             parts.append((members, genotypes, cohort.phased[:, members], None))
-            results.append(PopulationResult(pop, len(members), n_out, n_out, np.array([0, cohort.n_variants])))
+            results.append(PopulationResult(pop, len(members), n_out, n_out, None))
             continue
         starts = make_blocks(spec, genotypes, cohort.variant_contig, cohort.variant_position,
                              cohort.contig_id, genetic_map)
@@ -261,3 +265,30 @@ def _offspring_names(pop: str, count: int, taken: set) -> list[str]:
             names.append(name)
             taken.add(name)
     return names
+
+
+def hybridize_file(input, output, *, panel=None, label_column=None, region=None, factor=None,
+                   populations=None, balance=False, mode="offspring", unit="genotype",
+                   blocks: BlockSpec | None = None, seed=None, show_progress=False):
+    """Read any input, hybridize, write VCF/BCF/PLINK (+panel) or .h5; (HybridResult, paths)."""
+    from ..cohort import provenance_record
+    from ..io import Region, read_cohort, write_output
+    from ..io.vcf import output_kind
+
+    output_kind(output)
+    if balance == bool(populations):
+        raise InputError("give either --pop POP[,POP...] with --factor, or --balance")
+    if not balance and factor is None:
+        raise InputError("--pop needs --factor (a whole number >= 1)")
+    if populations and not balance:
+        factor = check_factor(factor)
+    cohort = read_cohort(input, panel=panel, label_column=label_column,
+                         region=Region.parse(region) if region else None, show_progress=show_progress)
+    spec = blocks or BlockSpec()
+    result = hybridize(cohort, factor=factor, blocks=spec, mode=mode, unit=unit, seed=seed,
+                       populations=populations, balance=balance)
+    record = provenance_record("hybridize", {
+        "input": str(input), "populations": populations, "balance": balance, "factor": factor, "mode": mode,
+        "unit": unit, "blocks": spec.describe(), "region": region}, seed=result.seed)
+    paths = write_output(output, result.cohort, provenance=[*cohort.provenance, record], show_progress=show_progress)
+    return result, paths

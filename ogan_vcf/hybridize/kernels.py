@@ -47,14 +47,17 @@ def cross_haplotype_blocks(genotypes, variant_block, mothers, fathers, mother_ha
 
 @numba.njit(cache=True)
 def column_hashes(rows):
-    """A 64-bit FNV-1a hash of each column of rows (V, m): equal genomes, equal hashes."""
+    """A 62-bit hash of each column of rows (V, m): two polynomial hashes modulo primes
+    below 2^31, in int64 arithmetic that never overflows. Equal columns, equal hashes."""
     m = rows.shape[1]
-    h = np.full(m, np.uint64(14695981039346656037))
-    prime = np.uint64(1099511628211)
+    h1 = np.zeros(m, dtype=np.int64)
+    h2 = np.zeros(m, dtype=np.int64)
     for v in range(rows.shape[0]):
         for j in range(m):
-            h[j] = (h[j] ^ np.uint64(rows[v, j] & 0xFFFF)) * prime
-    return h
+            x = np.int64(rows[v, j]) + 32769
+            h1[j] = (h1[j] * 1000003 + x) % 2147483647
+            h2[j] = (h2[j] * 999983 + x) % 2147483629
+    return h1 * 2147483648 + h2
 
 
 @numba.njit(cache=True, parallel=True)
