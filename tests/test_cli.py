@@ -64,3 +64,52 @@ def test_debug_anywhere_on_the_command_line(tmp_path, data_dir):
     r = subprocess.run([sys.executable, "-c", code, str(data_dir / "haploid.vcf"), str(data_dir / "three.panel"),
                         str(tmp_path / "o.h5")], capture_output=True, text=True)
     assert r.returncode != 0 and "Traceback" in r.stderr and "InputError" in r.stderr
+
+
+def test_hybridize_end_to_end_writes_vcf_and_panel(tmp_path, sim_files):
+    out = tmp_path / "h.vcf.gz"
+    r = runner.invoke(app, ["hybridize", str(sim_files["vcf_gz"]), "-p", str(sim_files["panel"]), "--pop", "EAS",
+                            "--pop", "AFR", "--factor", "3", "--block-size", "50", "--seed", "1", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "EAS" in r.stdout and "60" in r.stdout and "seed 1" in r.stdout
+    panel = (tmp_path / "h.panel").read_text().splitlines()
+    assert len(panel) == 121 and panel[21].startswith("EAS_off000001\t")
+
+
+def test_hybridize_passes_its_options_to_the_library(monkeypatch):
+    import ogan_vcf.hybridize as hyb
+
+    seen = {}
+
+    def fake(input, output, **kwargs):
+        seen.update(kwargs)
+        raise hyb.InputError("stop")
+
+    monkeypatch.setattr(hyb, "hybridize_file", fake)
+    r = runner.invoke(app, ["hybridize", "c.h5", "-o", "o.h5", "--pop", "EAS,AFR", "--factor", "5", "--mode", "ppo",
+                            "--unit", "haplotype", "--min-block", "20", "--max-block", "90", "--seed", "9",
+                            "--no-progress"])
+    assert r.exit_code == 1
+    spec = seen.pop("blocks")
+    assert (spec.size, spec.min_snps, spec.max_snps, spec.genetic_map) == (None, 20, 90, None)
+    assert seen == {"panel": None, "label_column": None, "region": None, "factor": "5",
+                    "populations": ["EAS", "AFR"], "balance": False, "mode": "ppo", "unit": "haplotype",
+                    "seed": 9, "show_progress": False}
+
+
+def test_hybridize_bad_input_leaves_no_output(tmp_path, sim_files):
+    base = ["hybridize", str(sim_files["vcf_gz"]), "-p", str(sim_files["panel"]), "-o", str(tmp_path / "o.vcf.gz")]
+    cases = {
+        ("--pop", "XYZ", "--factor", "2"): "unknown population 'XYZ'; the cohort has AFR, EUR, EAS",
+        ("--pop", "EAS", "--factor", "0"): "--factor must be a whole number >= 1, got 0",
+        ("--pop", "EAS", "--factor", "2.5"): "--factor must be a whole number >= 1, got 2.5",
+        ("--pop", "EAS"): "--pop needs --factor",
+        ("--factor", "2"): "give either --pop",
+        ("--pop", "EAS", "--factor", "2", "--mode", "clone"): "--mode must be one of offspring, ppo",
+    }
+    for args, message in cases.items():
+        r = runner.invoke(app, [*base, *args])
+        assert r.exit_code == 1, args
+        assert r.stderr.strip() == f"ogan: error: {message}" or message in r.stderr, (args, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1
+        assert not list(tmp_path.iterdir()), args

@@ -71,12 +71,15 @@ def test_column_hashes_are_equal_exactly_for_equal_columns(toy):
     assert len(set(h[:6].tolist())) == len({rows[:, j].tobytes() for j in range(6)})
 
 
-def test_band_r2_and_crossing_ld_match_reference():
+@pytest.mark.parametrize("tile", [1, 5, 256])
+def test_band_r2_and_crossing_ld_match_reference(tile):
+    from ogan_vcf.hybridize.blocks import band_r2
+
     rng = np.random.default_rng(1)
     z = rng.normal(size=(12, 30)).astype(np.float32)
     z -= z.mean(axis=1, keepdims=True)
     z /= np.linalg.norm(z, axis=1, keepdims=True)
-    band = kernels.band_r2(z, 3)
+    band = band_r2(z, 3, tile=tile)
     full = (z @ z.T) ** 2
     for i in range(12):
         for d in range(3):

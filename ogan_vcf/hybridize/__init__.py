@@ -82,11 +82,12 @@ def _draw_sources(rng: np.random.Generator, n_copies: int, n_blocks: int, n: int
     }
 
 
-def _offspring(genotypes: np.ndarray, variant_block: np.ndarray, draw: dict) -> np.ndarray:
-    """Run the kernel for the drawn sources: int8 (V, C*n, 2)."""
+def _offspring(genotypes: np.ndarray, variant_block: np.ndarray, draw: dict, out: np.ndarray | None = None):
+    """Run the kernel for the drawn sources into ``out`` (int8 (V, C*n, 2), may be a view)."""
     key = "sources" if "sources" in draw else "mothers"
     n_copies, _, n = draw[key].shape
-    out = np.empty((genotypes.shape[0], n_copies * n, 2), dtype=np.int8)
+    if out is None:
+        out = np.empty((genotypes.shape[0], n_copies * n, 2), dtype=np.int8)
     if "sources" in draw:
         gather_blocks(genotypes.view(np.int16)[:, :, 0], variant_block, draw["sources"],
                       out.view(np.int16)[:, :, 0])
@@ -126,7 +127,7 @@ def _redraw_copies(genotypes, variant_block, draw, offspring, rng, label) -> int
             swaps += 1
         for c in np.unique(bad // n):
             one_copy = {name: array[c:c + 1] for name, array in draw.items()}
-            offspring[:, c * n:(c + 1) * n] = _offspring(genotypes, variant_block, one_copy)
+            _offspring(genotypes, variant_block, one_copy, offspring[:, c * n:(c + 1) * n])
     raise InputError(f"population {label}: {n} members are too few to make offspring that all differ "
                      "from every parent (--mode ppo); use smaller blocks or --mode offspring")
 
@@ -148,11 +149,11 @@ def hybridize_members(genotypes: np.ndarray, blocks: np.ndarray, *, n_out: int, 
                          "use smaller blocks (--block-size/--max-block) for --mode ppo")
     variant_block = np.repeat(np.arange(n_blocks), np.diff(blocks))
     draw = _draw_sources(rng, n_copies, n_blocks, n, unit)
-    offspring = _offspring(genotypes, variant_block, draw)
+    out = np.empty((genotypes.shape[0], n_real + n_copies * n, 2), dtype=np.int8)
+    out[:, :n_real] = genotypes[:, :n_real]
+    offspring = _offspring(genotypes, variant_block, draw, out[:, n_real:])
     swaps = _redraw_copies(genotypes, variant_block, draw, offspring, rng, label) if mode == "ppo" else 0
-    if mode == "offspring":
-        return np.concatenate([genotypes, offspring[:, : n_out - n]], axis=1), swaps
-    return offspring[:, :n_out], swaps
+    return out[:, :n_out], swaps
 
 
 def _offspring_phase(phased: np.ndarray, n_out: int, mode: str, unit: str) -> np.ndarray:

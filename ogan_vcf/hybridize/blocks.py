@@ -58,8 +58,9 @@ def fixed_blocks(variant_contig: np.ndarray, size: int) -> np.ndarray:
 
 def standardized_dosages(genotypes: np.ndarray) -> np.ndarray:
     """float32 (V, n) ALT dosages, missing set to the SNP mean, centred, rows of unit norm."""
-    dosage = genotypes.sum(axis=2, dtype=np.float32)
-    missing = (genotypes < 0).any(axis=2)
+    dosage = genotypes[:, :, 0].astype(np.float32)
+    dosage += genotypes[:, :, 1]
+    missing = np.minimum(genotypes[:, :, 0], genotypes[:, :, 1]) < 0
     if missing.any():
         called = np.where(missing, 0, dosage)
         mean = called.sum(axis=1) / np.maximum(1, (~missing).sum(axis=1))
@@ -69,6 +70,25 @@ def standardized_dosages(genotypes: np.ndarray) -> np.ndarray:
     return np.divide(dosage, norm, out=np.zeros_like(dosage), where=norm > 0)
 
 
+def band_r2(z: np.ndarray, width: int, tile: int = 32) -> np.ndarray:
+    """r^2 between SNP i and i+d+1 for d < width (0 past the end), float32 (V, width).
+
+    ``z`` has rows of unit norm and mean 0, so r is a dot product; tiles of rows go
+    through BLAS (``z[tile] @ z[tile + 1 : tile + width].T``), and only the band is kept.
+    """
+    n_snps = z.shape[0]
+    out = np.zeros((n_snps, width), dtype=np.float32)
+    offsets = np.arange(width)
+    for start in range(0, n_snps - 1, tile):
+        stop = min(n_snps, start + tile)
+        r = z[start:stop] @ z[start + 1:min(n_snps, stop + width)].T
+        rows = np.arange(stop - start)[:, None]
+        cols = rows + offsets  # pair (start+i, start+i+d+1) sits at r[i, i+d]
+        valid = cols < r.shape[1]
+        out[start:stop][valid] = r[np.broadcast_to(rows, cols.shape)[valid], cols[valid]] ** 2
+    return out
+
+
 def ld_blocks(genotypes: np.ndarray, variant_contig: np.ndarray, spec: BlockSpec) -> np.ndarray:
     """LD-aware blocks for the members in ``genotypes`` (int8 (V, n, 2)).
 
@@ -76,7 +96,7 @@ def ld_blocks(genotypes: np.ndarray, variant_contig: np.ndarray, spec: BlockSpec
     crossing r^2, the earliest of ties) between ``min_snps`` and ``max_snps`` ahead,
     so that no block is shorter than ``min_snps`` (a contig shorter than that is one block).
     """
-    from .kernels import band_r2, crossing_ld
+    from .kernels import crossing_ld
 
     if not 1 <= spec.min_snps <= spec.max_snps:
         raise InputError(f"block bounds must satisfy 1 <= --min-block <= --max-block, got "

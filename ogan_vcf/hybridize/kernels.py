@@ -60,20 +60,6 @@ def column_hashes(rows):
     return h1 * 2147483648 + h2
 
 
-@numba.njit(cache=True, parallel=True)
-def band_r2(z, width):
-    """r^2 between SNP i and i+d+1 for d < width, from rows z (V, n) of unit norm and mean 0."""
-    n_snps = z.shape[0]
-    out = np.zeros((n_snps, width), dtype=np.float32)
-    for i in numba.prange(n_snps):
-        for d in range(min(width, n_snps - i - 1)):
-            r = np.float32(0.0)
-            for k in range(z.shape[1]):
-                r += z[i, k] * z[i + d + 1, k]
-            out[i, d] = r * r
-    return out
-
-
 @numba.njit(cache=True)
 def crossing_ld(band):
     """score[c] = the largest r^2 of a banded pair (i < c <= j): the linkage a cut before c breaks."""
