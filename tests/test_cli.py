@@ -113,3 +113,11 @@ def test_hybridize_bad_input_leaves_no_output(tmp_path, sim_files):
         assert r.stderr.strip() == f"ogan: error: {message}" or message in r.stderr, (args, r.stderr)
         assert len(r.stderr.strip().splitlines()) == 1
         assert not list(tmp_path.iterdir()), args
+
+
+def test_hybridize_reports_bad_vcf_input_like_ingest(tmp_path, data_dir):
+    out = tmp_path / "o.vcf.gz"
+    r = runner.invoke(app, ["hybridize", str(data_dir / "haploid.vcf"), "-p", str(data_dir / "three.panel"),
+                            "--pop", "EUR", "--factor", "2", "-o", str(out)])
+    assert r.exit_code == 1 and "haploid call at 1:200 for sample 's2'" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not list(tmp_path.iterdir())
