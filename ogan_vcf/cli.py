@@ -290,6 +290,62 @@ def bias(
     console.print("files: " + ", ".join(paths), highlight=False)
 
 
+@app.command()
+@handle_errors
+def report(
+    real: Annotated[Path, typer.Argument(help="The real cohort (VCF/BCF/PLINK + --panel, or .h5).",
+                                         show_default=False)],
+    synthetic: Annotated[Path, typer.Argument(help="The synthetic cohort (+ --synth-panel, or .h5).",
+                                              show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory for report.html, metrics.json, "
+                                         "figures/.")],
+    panel: PanelOpt = None,
+    synth_panel: Annotated[Optional[Path], typer.Option("--synth-panel", help="Panel of the synthetic "
+                                                        "cohort.")] = None,
+    train: Annotated[Optional[Path], typer.Option("--train", help="The data the generator saw: enables the "
+                                                  "privacy audit.")] = None,
+    train_panel: Annotated[Optional[Path], typer.Option("--train-panel", help="Panel of --train.")] = None,
+    ld_region: Annotated[Optional[str], typer.Option("--ld-region", help="Window for the LD heatmap, "
+                                                     "CHR:START-END (at most 1000 SNPs are drawn).")] = None,
+    ld_distance: Annotated[int, typer.Option("--ld-distance", help="SNP pairs within this many bp count "
+                                             "for LD correlation and decay.")] = 50_000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the samples drawn for pairwise measures.")] = 0,
+    progress: ProgressOpt = True,
+) -> None:
+    """Compare a synthetic cohort with a real one: closeness, diversity and privacy, per population.
+
+    Example: [bold]ogan report full.h5 synth.vcf.gz --synth-panel synth.panel --train train.h5 -o report/[/]
+    """
+    from .report import report as run
+
+    result = run(real, synthetic, output, panel=panel, synth_panel=synth_panel, train=train,
+                 train_panel=train_panel, ld_region=ld_region, ld_distance=ld_distance, seed=seed,
+                 show_progress=progress)
+    met = result.metrics
+    table = Table(title=f"report: {output}/report.html  (shared sites {met['sites']['shared']} of "
+                        f"{met['sites']['real']} real)", title_justify="left", title_style="bold")
+    keys = ("maf_r", "ld_r", "label_accuracy", "diversity_ratio", "heterozygosity_ratio", "duplicate_fraction")
+    table.add_column("population")
+    for key in ("n", *keys):
+        table.add_column(key, justify="right")
+    rows = {**met["per_population"], "overall": met["overall"]}
+    for pop, values in rows.items():
+        table.add_row(pop, str(values["n_synthetic"]), *(_fmt(values.get(k)) for k in keys))
+    console.print(table)
+    if "privacy" in met:
+        p = met["privacy"]
+        console.print(_table("privacy audit", [(k, _fmt(p.get(k))) for k in (
+            "exact_copy_fraction", "dcr_ratio", "aa_ts", "membership_auc", "max_kinship",
+            "longest_shared_run_snps", "n_holdout")]))
+        for concern in p["concerns"]:
+            console.print(f"[bold red]privacy concern:[/] {concern}", highlight=False)
+    _print_notes(result.notes)
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
 def main() -> None:
     """Console entry point; accepts --debug anywhere on the command line."""
     args = sys.argv[1:]

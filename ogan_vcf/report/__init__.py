@@ -1,0 +1,291 @@
+"""``ogan report``: compare a synthetic cohort with a real one, per population and overall.
+
+``compute_metrics`` turns three cohorts (real, synthetic, optionally the training set)
+into the metrics dict (docs/metrics.md) and the arrays behind the figures;
+``report`` reads the inputs, computes, and writes report.html, metrics.json and figures/.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..cohort import Cohort
+from ..errors import InputError
+from . import metrics as m
+from .data import PlotData
+
+SCHEMA_VERSION = 1
+CONCERNS = {
+    "exact_copy_fraction": (lambda v: v > 0, "{:.1%} of synthetic genomes are exact copies of a training genome"),
+    "dcr_ratio": (lambda v: v < 0.8, "synthetic genomes sit closer to training genomes than fresh real genomes do "
+                                     "(DCR ratio {:.2f} < 0.8): a sign of memorisation"),
+    "aa_ts": (lambda v: v < 0.4, "nearest-neighbour adversarial accuracy {:.2f} < 0.4: synthetic genomes are "
+                                 "nearer to training genomes than training genomes are to each other"),
+    "membership_auc": (lambda v: v > 0.6, "training genomes can be told from held-out genomes by their distance "
+                                          "to the synthetic set (AUC {:.2f} > 0.6): membership leaks"),
+    "max_kinship": (lambda v: v >= m.FIRST_DEGREE, "a synthetic genome is a first-degree relative or closer of a "
+                                                   "training genome (KING kinship {:.3f} >= 0.177)"),
+}
+
+
+@dataclass
+class Genomes:
+    """One cohort over the shared sites: ALT counts and genotype codes, (samples, SNPs)."""
+
+    dosage: np.ndarray  # int8, -1 missing
+    codes: np.ndarray  # int8: phased 4-class codes or dosage
+    labels: np.ndarray  # str
+    ids: np.ndarray  # str
+
+    def take(self, rows: np.ndarray) -> Genomes:
+        return Genomes(self.dosage[rows], self.codes[rows], self.labels[rows], self.ids[rows])
+
+
+def site_keys(cohort: Cohort) -> list[str]:
+    """CHROM:POS:REF:ALT of every variant."""
+    return [f"{cohort.contig_id[c]}:{p}:{a[0]}:{a[1]}" for c, p, a in
+            zip(cohort.variant_contig, cohort.variant_position, cohort.variant_allele)]
+
+
+def match_sites(a: Cohort, b: Cohort) -> tuple[np.ndarray, np.ndarray]:
+    """Indices into a and b of the sites both have, in a's order."""
+    where_b = {key: i for i, key in enumerate(site_keys(b))}
+    pairs = [(i, where_b[key]) for i, key in enumerate(site_keys(a)) if key in where_b]
+    if not pairs:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    ia, ib = np.array(pairs).T
+    return ia, ib
+
+
+def genomes(cohort: Cohort, sites: np.ndarray, phased_codes: bool) -> Genomes:
+    g = cohort.genotypes[sites]
+    missing = np.minimum(g[:, :, 0], g[:, :, 1]) < 0
+    dosage = np.where(missing, -1, g[:, :, 0] + g[:, :, 1]).astype(np.int8).T
+    codes = np.where(missing, -1, 2 * g[:, :, 0] + g[:, :, 1]).astype(np.int8).T if phased_codes else dosage
+    return Genomes(np.ascontiguousarray(dosage), np.ascontiguousarray(codes), cohort.samples.populations,
+                   cohort.samples.ids)
+
+
+def _population_metrics(real: Genomes, synth: Genomes, pairs, limits, rng):
+    """The per-population keys, the MAF pair (for figures) and the pairs' r (real, synthetic)."""
+    maf_real, maf_synth = m.maf_pair(real.dosage, synth.dosage)
+    i, j = pairs
+    r_real, r_synth = m.pair_r(m.standardize(real.dosage), i, j), m.pair_r(m.standardize(synth.dosage), i, j)
+    het_real = m.heterozygosity(real.dosage)
+    div_real = m.mean_pairwise_distance(real.dosage[m.sample_rows(len(real.dosage), limits["diversity_samples"], rng)])
+    div_synth = m.mean_pairwise_distance(
+        synth.dosage[m.sample_rows(len(synth.dosage), limits["diversity_samples"], rng)])
+    return {
+        "n_real": len(real.dosage), "n_synthetic": len(synth.dosage),
+        "maf_r": m.pearson(maf_real, maf_synth),
+        "maf_rmse": float(np.sqrt(np.mean((maf_real - maf_synth) ** 2))) if len(maf_real) else None,
+        "ld_r": m.pearson(r_real, r_synth),
+        "diversity_ratio": div_synth / div_real if div_real and div_synth is not None else None,
+        "heterozygosity_ratio": m.heterozygosity(synth.dosage) / het_real if het_real else None,
+        "duplicate_fraction": m.duplicate_fraction(synth.dosage),
+    }, (maf_real, maf_synth), (r_real, r_synth)
+
+
+def compute_metrics(real: Cohort, synthetic: Cohort, train: Cohort | None = None, *, ld_distance: int = 50_000,
+                    ld_window: tuple[int, int] | None = None, seed: int = 0, limits: dict | None = None,
+                    show_progress: bool = False) -> tuple[dict, PlotData, list[str]]:
+    """The metrics dict, the figure data, and notes, for real vs synthetic (and training)."""
+    from .._progress import progress_bar
+
+    limits = {**m.LIMITS, **(limits or {})}
+    rng = np.random.default_rng(seed)
+    notes: list[str] = []
+    ia, ib = match_sites(real, synthetic)
+    if len(ia) < 2:
+        raise InputError(f"{synthetic.path}: shares {len(ia)} sites (CHROM:POS:REF:ALT) with {real.path}; "
+                         "a report needs at least 2")
+    phased = bool(real.phased.all() and synthetic.phased.all())
+    R, S = genomes(real, ia, phased), genomes(synthetic, ib, phased)
+    populations = [p for p in real.samples.population_counts() if p in set(S.labels)]
+    missing = sorted(set(S.labels) - set(R.labels))
+    if missing:
+        notes.append(f"synthetic populations not in the real cohort are only counted overall: {', '.join(missing)}")
+    contig, position = real.variant_contig[ia], real.variant_position[ia]
+    result = {"schema_version": SCHEMA_VERSION,
+              "sites": {"real": real.n_variants, "synthetic": synthetic.n_variants, "shared": len(ia)},
+              "encoding": "phased-4" if phased else "dosage-3", "sampling": {}, "per_population": {}}
+    plot = PlotData(populations=populations, maf={})
+    steps = 6 + len(populations) + (train is not None)
+    with progress_bar("report", steps, show=show_progress) as bar:
+        pairs = m.near_pairs(contig, position, ld_distance, limits["ld_pairs"], rng)
+        result["overall"], plot.maf["overall"], r_pairs = _population_metrics(R, S, pairs, limits, rng)
+        _ld_figures(R, S, pairs, r_pairs, position, ld_distance, ld_window, plot)
+        bar.advance()
+        sub_pairs = m.near_pairs(contig, position, ld_distance, limits["ld_pairs_population"], rng)
+        for pop in populations:
+            rows_r, rows_s = np.flatnonzero(R.labels == pop), np.flatnonzero(S.labels == pop)
+            result["per_population"][pop], plot.maf[pop], _ = _population_metrics(
+                R.take(rows_r), S.take(rows_s), sub_pairs, limits, rng)
+            bar.advance()
+        _classify(R, S, populations, result, plot, limits, rng, seed)
+        bar.advance()
+        code_range = 3.0 if phased else 2.0
+        result["gmm"] = m.gmm_tables(np.where(R.codes < 0, 0, R.codes), np.where(S.codes < 0, 0, S.codes),
+                                     code_range, max_samples=limits["gmm_samples"], rng=rng, seed=seed)
+        bar.advance(4)
+        if train is not None:
+            result["privacy"] = _privacy(R, S, real, train, ia, phased, plot, limits, rng, notes)
+            bar.advance()
+    result["sampling"] = _sampling_note(result, limits, len(pairs[0]))
+    return result, plot, notes
+
+
+def _ld_figures(R, S, pairs, r_pairs, position, ld_distance, ld_window, plot) -> None:
+    """LD decay over the sampled pairs, and the heatmap window (at most 1000 SNPs)."""
+    i, j = pairs
+    distance = position[j] - position[i]
+    real_decay = m.ld_decay(r_pairs[0], distance, ld_distance)
+    plot.ld_decay = {"bin_centers_kb": real_decay["bin_centers_kb"], "real": real_decay["mean_r2"],
+                     "synthetic": m.ld_decay(r_pairs[1], distance, ld_distance)["mean_r2"]}
+    start, stop = ld_window or (0, min(len(position), 1000))
+    stop = min(stop, start + 1000)
+    zr, zs = m.standardize(R.dosage[:, start:stop]), m.standardize(S.dosage[:, start:stop])
+    plot.ld_real, plot.ld_synthetic = zr @ zr.T, zs @ zs.T
+    plot.ld_window = f"SNPs {start + 1}-{stop} of the shared sites ({position[start]}-{position[stop - 1]} bp)"
+
+
+def _classify(R, S, populations, result, plot, limits, rng, seed) -> None:
+    """PCA (fitted on real) for the figures and the label classifier."""
+    pcs_real, pcs_synth, variance = m.patterson_pca(R.dosage, S.dosage, n_components=10,
+                                                    max_snps=limits["pca_snps"], rng=rng)
+    plot.pca_real, plot.pca_synthetic, plot.pca_variance = pcs_real[:, :3], pcs_synth[:, :3], variance[:3]
+    plot.pca_real_labels, plot.pca_synthetic_labels = R.labels, S.labels
+    known = np.isin(S.labels, populations)
+    cv, correct = m.label_accuracy(pcs_real, R.labels, pcs_synth[known], S.labels[known],
+                                   max_samples=limits["classifier_samples"], rng=rng, seed=seed)
+    result["overall"]["label_accuracy"] = float(correct.mean()) if len(correct) else None
+    result["overall"]["label_accuracy_real"] = cv
+    for pop in populations:
+        hits = correct[S.labels[known] == pop]
+        result["per_population"][pop]["label_accuracy"] = float(hits.mean()) if len(hits) else None
+
+
+def _privacy(R, S, real, train, ia, phased, plot, limits, rng, notes) -> dict:
+    """Copies, distance to closest record, adversarial accuracy, runs, membership and kinship."""
+    it, ir = match_sites(train, real)
+    lookup = dict(zip(ir.tolist(), it.tolist()))
+    missing_sites = [k for k in ia.tolist() if k not in lookup]
+    if missing_sites:
+        raise InputError(f"{train.path}: lacks {len(missing_sites)} of the report's shared sites; "
+                         "--train must cover the real cohort's sites")
+    T = genomes(train, np.array([lookup[k] for k in ia.tolist()]), phased)
+    holdout = R.take(np.flatnonzero(~np.isin(R.ids, T.ids)))
+    n = limits["distance_samples"]
+    s_rows, t_rows = m.sample_rows(len(S.dosage), n, rng), m.sample_rows(len(T.dosage), n, rng)
+    dcr_synth = m.nearest_distances(S.dosage[s_rows], T.dosage)
+    out = {"exact_copy_fraction": m.contained_fraction(S.dosage, T.dosage), "n_holdout": len(holdout.dosage)}
+    s_sample, t_sample = S.dosage[s_rows], T.dosage[t_rows]
+    d_ts, d_tt = m.nearest_distances(t_sample, s_sample), m.nearest_distances(t_sample, t_sample, same=True)
+    d_st, d_ss = m.nearest_distances(s_sample, t_sample), m.nearest_distances(s_sample, s_sample, same=True)
+    out["aa_ts"] = float(0.5 * (np.mean(d_ts > d_tt) + np.mean(d_st > d_ss)))
+    plot.dcr_synthetic = dcr_synth
+    if len(holdout.dosage):
+        h_rows = m.sample_rows(len(holdout.dosage), n, rng)
+        dcr_hold = m.nearest_distances(holdout.dosage[h_rows], T.dosage)
+        plot.dcr_holdout = dcr_hold
+        median_hold = float(np.median(dcr_hold))
+        out["dcr_ratio"] = float(np.median(dcr_synth)) / median_hold if median_hold > 0 else None
+        out["membership_auc"] = _membership_auc(T.dosage[t_rows], holdout.dosage[h_rows], S.dosage, limits, rng)
+    else:
+        out["dcr_ratio"] = out["membership_auc"] = None
+        notes.append("every real genome was in training: no held-out genomes, so no DCR ratio or membership test")
+    out.update(_runs_and_kinship(R, S, T, holdout, plot, limits, rng))
+    out["concerns"] = [text.format(out[key]) for key, (flag, text) in CONCERNS.items()
+                       if out.get(key) is not None and flag(out[key])]
+    return out
+
+
+def _membership_auc(members, non_members, synthetic, limits, rng) -> float | None:
+    from sklearn.metrics import roc_auc_score
+
+    reference = synthetic[m.sample_rows(len(synthetic), limits["mia_synthetic"], rng)]
+    score = -np.concatenate([m.nearest_distances(members, reference), m.nearest_distances(non_members, reference)])
+    truth = np.r_[np.ones(len(members)), np.zeros(len(non_members))]
+    return float(roc_auc_score(truth, score)) if 0 < truth.sum() < len(truth) else None
+
+
+def _runs_and_kinship(R, S, T, holdout, plot, limits, rng) -> dict:
+    from .kernels import longest_shared_runs
+
+    s_rows = m.sample_rows(len(S.dosage), limits["run_synthetic"], rng)
+    t_rows = m.sample_rows(len(T.dosage), limits["run_training"], rng)
+    training = np.ascontiguousarray(T.dosage[t_rows])
+    runs, _ = longest_shared_runs(np.ascontiguousarray(S.dosage[s_rows]), training)
+    out = {"longest_shared_run_snps": int(runs.max()) if len(runs) else 0}
+    if len(holdout.dosage):
+        h_rows = m.sample_rows(len(holdout.dosage), limits["run_synthetic"], rng)
+        out["longest_shared_run_holdout"] = int(longest_shared_runs(
+            np.ascontiguousarray(holdout.dosage[h_rows]), training)[0].max())
+    k_rows = m.sample_rows(len(S.dosage), limits["kinship_synthetic"], rng)
+    kinship = m.king_robust_max(S.dosage[k_rows], T.dosage)
+    plot.kinship = kinship
+    out["max_kinship"] = float(kinship.max()) if len(kinship) else None
+    out["first_degree_fraction"] = float(np.mean(kinship >= m.FIRST_DEGREE)) if len(kinship) else None
+    return out
+
+
+def _sampling_note(result: dict, limits: dict, n_pairs: int) -> dict:
+    overall = result["overall"]
+    note = {"ld_pairs": n_pairs}
+    if overall["n_synthetic"] > limits["distance_samples"] or overall["n_real"] > limits["distance_samples"]:
+        note["distance_genomes_per_side"] = limits["distance_samples"]
+    if "privacy" in result:
+        note.update(run_pairs=f"{limits['run_synthetic']} synthetic x {limits['run_training']} training",
+                    kinship_synthetic=limits["kinship_synthetic"])
+    note["diversity_genomes_per_population"] = limits["diversity_samples"]
+    return note
+
+
+@dataclass
+class ReportResult:
+    """What ``report`` wrote and measured."""
+
+    metrics: dict
+    paths: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+def report(real, synthetic, out_dir, *, panel=None, synth_panel=None, train=None, train_panel=None,
+           ld_region: str | None = None, ld_distance: int = 50_000, seed: int = 0,
+           show_progress: bool = False) -> ReportResult:
+    """Read the inputs, compute the metrics, write report.html, metrics.json and figures/*.png."""
+    from ..io import Region, read_cohort
+    from .html import write_metrics_json, write_report
+    from .plots import save_figures
+
+    out_dir = Path(out_dir)
+    real_c = read_cohort(real, panel=panel)
+    synth_c = read_cohort(synthetic, panel=synth_panel)
+    train_c = read_cohort(train, panel=train_panel) if train else None
+    window = _window(real_c, synth_c, Region.parse(ld_region)) if ld_region else None
+    metrics, plot, notes = compute_metrics(real_c, synth_c, train_c, ld_distance=ld_distance, ld_window=window,
+                                           seed=seed, show_progress=show_progress)
+    if train is None:
+        notes.append("no --train given: the privacy audit was skipped")
+    os.makedirs(out_dir / "figures", exist_ok=True)
+    figures = save_figures(plot, out_dir / "figures")
+    inputs = {"real": str(real), "synthetic": str(synthetic), **({"train": str(train)} if train else {})}
+    page = write_report(out_dir, metrics, figures, title="ogan report", notes=notes, inputs=inputs)
+    json_path = write_metrics_json(out_dir, metrics)
+    return ReportResult(metrics, [str(page), str(json_path), *map(str, figures.values())], notes)
+
+
+def _window(real: Cohort, synthetic: Cohort, region) -> tuple[int, int]:
+    """Index range, among the shared sites, of the SNPs inside ``region``."""
+    ia, _ = match_sites(real, synthetic)
+    contig = np.array(real.contig_id, dtype=object)[real.variant_contig[ia]]
+    pos = real.variant_position[ia]
+    inside = np.flatnonzero((contig == region.contig) & (pos >= region.start) &
+                            (pos <= (region.end or np.iinfo(np.int64).max)))
+    if len(inside) < 2:
+        raise InputError(f"--ld-region {region}: fewer than 2 shared SNPs inside")
+    return int(inside[0]), int(inside[0]) + min(1000, len(inside))
