@@ -326,8 +326,8 @@ def report(
                         f"{met['sites']['real']} real)", title_justify="left", title_style="bold")
     keys = ("maf_r", "ld_r", "label_accuracy", "diversity_ratio", "heterozygosity_ratio", "duplicate_fraction")
     table.add_column("population")
-    for key in ("n", *keys):
-        table.add_column(key, justify="right")
+    for header in ("n", "MAF r", "LD r", "label acc.", "diversity", "het.", "duplicates"):
+        table.add_column(header, justify="right")
     rows = {**met["per_population"], "overall": met["overall"]}
     for pop, values in rows.items():
         table.add_row(pop, str(values["n_synthetic"]), *(_fmt(values.get(k)) for k in keys))
