@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := demo_out
 
-.PHONY: demo test bench example-data clean
+.PHONY: demo test bench example-data clean report-shot
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,14 @@ demo: $(STAMP)
 	$(BIN)/ogan export $(DEMO)/cohort.h5 -o $(DEMO)/cohort.vcf.gz
 	$(BIN)/ogan bias $(DEMO)/cohort.h5 --keep EAS=0.2,AFR=0.2,SAS=0.2 --seed 1 -o $(DEMO)/train.h5
 	$(BIN)/ogan hybridize $(DEMO)/train.h5 --balance --seed 1 -o $(DEMO)/train_balanced.vcf.gz
-	@echo "demo done: $(DEMO)/ holds cohort.h5, cohort.vcf.gz, train.h5 (biased), train_balanced.vcf.gz"
+	$(BIN)/ogan report $(DEMO)/cohort.h5 $(DEMO)/train_balanced.vcf.gz --synth-panel $(DEMO)/train_balanced.panel \
+		--train $(DEMO)/train.h5 -o $(DEMO)/report
+	@echo "demo done: open $(DEMO)/report/report.html (the balanced training set scored as if it were synthetic)"
+
+report-shot: demo
+	chromium --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
+		--disable-sync --no-first-run --user-data-dir=$$(mktemp -d) --hide-scrollbars --window-size=1280,2600 \
+		--screenshot=docs/report-screenshot.png file://$(CURDIR)/$(DEMO)/report/report.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -30,6 +37,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/hybridize.py
+	$(BIN)/python bench/report.py
 
 example-data: $(STAMP)
 	$(BIN)/python example_data/make_example.py

@@ -1,0 +1,86 @@
+"""Network and training sizes: the paper's notebook ("paper") and a CPU design ("cpu").
+
+Every field can be overridden from the command line (``--epochs``, ``--batch-size``...).
+The model choice sets the loss and optimizer: Offspring/PPO use hinge + Adam, PG-cGAN
+(the baseline) Wasserstein + RMSprop, as in the papers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+from ..errors import InputError
+
+MODELS = ("offspring", "ppo", "pgcgan")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Architecture and schedule. ``architecture`` is "paper" (conv generator, dense
+    first layer of L/4*256 units) or "blocks" (per-block latents, see networks.py)."""
+
+    name: str
+    architecture: str
+    noise_dim: int = 100
+    label_dim: int = 100
+    batch_size: int = 32
+    epochs: int = 850
+    d_steps: int = 4
+    lr: float = 1e-4
+    beta_1: float = 0.5
+    beta_2: float = 0.9
+    loss: str = "hinge"
+    optimizer: str = "adam"
+    clip: float | None = 0.01  # critic conv kernels clipped to +-clip after each update
+    spectral_norm: bool = False
+    output: str = "softmax"  # what the critic sees from the generator: "softmax" or "gumbel" (straight-through)
+    temperature: float = 1.0
+    dropout: float = 0.3
+    # "blocks" architecture
+    block_snps: int = 64
+    block_latent: int = 32
+    hidden: int = 256
+    critic_patch: int = 8
+    critic_filters: tuple[int, int] = (32, 64)
+    # bookkeeping
+    eval_every: int = 1  # epochs between quality evaluations (and checkpoints)
+    eval_samples: int = 200  # generated per population for the quality score
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PRESETS = {
+    "paper": Preset("paper", "paper", eval_every=10),
+    "cpu": Preset("cpu", "blocks", noise_dim=64, label_dim=32, batch_size=64, epochs=60, lr=2e-4,
+                  clip=None, spectral_norm=True, output="gumbel", temperature=0.5, dropout=0.0),
+    "tiny": Preset("tiny", "blocks", noise_dim=8, label_dim=4, batch_size=8, epochs=2, lr=1e-3, clip=0.05,
+                   output="gumbel", block_snps=16, block_latent=4, hidden=16, critic_filters=(4, 8),
+                   eval_samples=8),
+}
+
+
+def make_preset(name: str, model: str, **overrides) -> Preset:
+    """The named preset with the model's loss/optimizer and any non-None overrides applied."""
+    if name not in PRESETS:
+        raise InputError(f"--preset must be one of {', '.join(PRESETS)}, got {name!r}")
+    if model not in MODELS:
+        raise InputError(f"--model must be one of {', '.join(MODELS)}, got {model!r}")
+    preset = PRESETS[name]
+    if model == "pgcgan":
+        preset = replace(preset, loss="wasserstein", optimizer="rmsprop", lr=5e-5)
+    known = {f.name for f in fields(Preset)}
+    unknown = set(overrides) - known
+    if unknown:
+        raise InputError(f"unknown preset field(s): {', '.join(sorted(unknown))}")
+    preset = replace(preset, **{k: v for k, v in overrides.items() if v is not None})
+    for field_name in ("batch_size", "epochs", "d_steps", "noise_dim"):
+        if getattr(preset, field_name) < 1:
+            raise InputError(f"--{field_name.replace('_', '-')} must be at least 1")
+    return preset
+
+
+def preset_from_dict(values: dict) -> Preset:
+    values = dict(values)
+    values["critic_filters"] = tuple(values["critic_filters"])
+    return Preset(**values)

@@ -1,0 +1,426 @@
+"""The report page: one self-contained HTML file (inline CSS and images, no network), and metrics.json.
+
+Card and cell colours follow simple thresholds, stated on every card (``_METRICS``): green is
+what a faithful, private generator gives, amber is worth a look, red is a problem. The privacy
+thresholds are those of ``docs/metrics.md``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import mimetypes
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+_FIDELITY_CARDS = ("maf_r", "ld_r", "label_accuracy", "diversity_ratio", "heterozygosity_ratio",
+                   "duplicate_fraction")
+_PRIVACY_CARDS = ("exact_copy_fraction", "dcr_ratio", "aa_ts", "membership_auc", "max_kinship",
+                  "longest_shared_run_snps")
+_PRIVACY_FIGURES = ("dcr", "kinship")
+_WIDE_FIGURES = ("maf_scatter", "maf_hist", "pca")  # a full row each; the others two to a row
+
+
+def _band(good: bool, warn: bool) -> str:
+    return "good" if good else "warn" if warn else "bad"
+
+
+def _label_accuracy_rating(value: float, row: dict) -> str:
+    reference = row.get("label_accuracy_real")
+    gap = (1.0 if reference is None else reference) - value
+    return _band(gap <= 0.05, gap <= 0.15)
+
+
+@dataclass(frozen=True)
+class _Metric:
+    """How one metric is named, explained, formatted and rated."""
+
+    label: str
+    explain: str
+    ideal: str = ""  # the ideal value and the colour thresholds, as shown
+    percent: bool = False
+    rate: Callable[[float, dict], str] | None = None  # (value, its dict) -> good | warn | bad
+    compare: str = ""  # a key whose value the card shows alongside
+    short: str = ""  # column header, when shorter than ``label``
+
+
+def _near_one(value: float, _) -> str:
+    return _band(abs(value - 1) <= 0.1, abs(value - 1) <= 0.25)
+
+
+def _zero(value: float, _) -> str:
+    return _band(value == 0, False)
+
+
+_METRICS = {
+    "n_real": _Metric("Real genomes", "Real genomes compared.", short="n\u00a0real"),
+    "n_synthetic": _Metric("Synthetic genomes", "Synthetic genomes compared.", short="n\u00a0synthetic"),
+    "maf_r": _Metric(
+        "MAF correlation", "Pearson r of per-SNP minor allele frequency, real vs synthetic.",
+        "ideal 1 · green ≥ 0.97 · amber ≥ 0.9", rate=lambda v, _: _band(v >= 0.97, v >= 0.9),
+        short="MAF\u00a0r"),
+    "maf_rmse": _Metric("MAF RMSE", "Root-mean-square difference of per-SNP MAF.", "ideal 0",
+                        short="MAF\u00a0RMSE"),
+    "ld_r": _Metric(
+        "LD correlation", "Pearson r of pairwise SNP correlations (LD), real vs synthetic.",
+        "ideal 1 · green ≥ 0.9 · amber ≥ 0.7", rate=lambda v, _: _band(v >= 0.9, v >= 0.7),
+        short="LD\u00a0r"),
+    "label_accuracy": _Metric(
+        "Label accuracy", "Share of synthetic genomes that a classifier trained on real genomes "
+        "assigns to their own population.", "ideal = real accuracy · green within 5 points · "
+        "amber within 15", percent=True, rate=_label_accuracy_rating, compare="label_accuracy_real",
+        short="label\u00a0acc."),
+    "label_accuracy_real": _Metric(
+        "Label accuracy (real)", "The same classifier's 5-fold cross-validated accuracy on real genomes.",
+        percent=True, short="label acc. (real)"),
+    "diversity_ratio": _Metric(
+        "Diversity ratio", "Mean pairwise genotype distance, synthetic / real; near 0 means mode "
+        "collapse.", "ideal 1 · green within 0.1 · amber within 0.25", rate=_near_one, short="diversity"),
+    "heterozygosity_ratio": _Metric(
+        "Heterozygosity ratio", "Mean heterozygosity, synthetic / real.",
+        "ideal 1 · green within 0.1 · amber within 0.25", rate=_near_one, short="heterozygosity"),
+    "duplicate_fraction": _Metric(
+        "Duplicates", "Share of synthetic genomes identical to another synthetic genome.",
+        "ideal 0 · amber < 1%", percent=True, rate=lambda v, _: _band(v == 0, v < 0.01),
+        short="duplicates"),
+    "exact_copy_fraction": _Metric(
+        "Exact copies", "Share of synthetic genomes identical to a training genome.",
+        "ideal 0 · red above 0", percent=True, rate=_zero),
+    "dcr_ratio": _Metric(
+        "DCR ratio", "Median distance to the closest training genome, synthetic / held-out real.",
+        "ideal ≥ 1 · green ≥ 0.9 · red < 0.8", rate=lambda v, _: _band(v >= 0.9, v >= 0.8)),
+    "aa_ts": _Metric(
+        "Adversarial accuracy", "Nearest-neighbour adversarial accuracy, training vs synthetic; "
+        "low means synthetic genomes sit on top of training ones.", "ideal 0.5 · red < 0.4 · amber > 0.6",
+        rate=lambda v, _: "bad" if v < 0.4 else _band(v <= 0.6, True)),
+    "membership_auc": _Metric(
+        "Membership AUC", "How well distance to the synthetic set tells training genomes from "
+        "held-out ones.", "ideal 0.5 · amber > 0.55 · red > 0.6",
+        rate=lambda v, _: _band(v <= 0.55, v <= 0.6)),
+    "max_kinship": _Metric(
+        "Max kinship", "Highest KING kinship of a synthetic genome to a training genome.",
+        "ideal < 0.088 · amber ≥ 0.088 (2nd degree) · red ≥ 0.177 (1st degree)",
+        rate=lambda v, _: _band(v < 0.0884, v < 0.177)),
+    "first_degree_fraction": _Metric(
+        "First-degree share", "Share of synthetic genomes with kinship ≥ 0.177 to a training genome.",
+        "ideal 0 · red above 0", percent=True, rate=_zero),
+    "longest_shared_run_snps": _Metric(
+        "Longest shared run", "Longest run of consecutive SNPs one synthetic genome shares verbatim "
+        "with one training genome (sampled pairs).", "lower is better; compare the held-out run"),
+    "longest_shared_run_holdout": _Metric(
+        "Longest shared run (held-out)", "The same for held-out real genomes: what genomes never seen "
+        "in training share by chance."),
+    "n_holdout": _Metric(
+        "Held-out genomes", "Real genomes not in training: the reference for the DCR ratio and "
+        "membership AUC."),
+}
+
+_FIGURES = {
+    "maf_scatter": ("Minor allele frequency", "Per-SNP MAF, synthetic vs real, over all samples and per "
+                    "population. The dashed line is x = y; r is the Pearson correlation."),
+    "maf_hist": ("MAF spectrum", "Share of SNPs per MAF bin of width 0.1, real vs synthetic."),
+    "ld_heatmap": ("Linkage disequilibrium", "Pairwise Pearson r between the SNPs of one window: real "
+                   "genomes above the diagonal, synthetic below."),
+    "ld_decay": ("LD decay", "Mean r² between SNPs by their distance."),
+    "pca": ("Population structure", "PCA of the real genomes, with the synthetic genomes projected into "
+            "it; one colour per population. Filled circles: real; crosses: synthetic."),
+    "dcr": ("Distance to closest record", "Distance from each synthetic and each held-out real genome to "
+            "its closest training genome. Synthetic genomes much closer than held-out ones suggest copying."),
+    "kinship": ("Kinship to training", "Each synthetic genome's highest KING kinship to a training genome; "
+                "0.177 marks first-degree relatives, 0.354 duplicates or identical twins."),
+}
+
+_SCRIPT = """window.addEventListener("load", function () {
+  var images = Array.prototype.slice.call(document.images);
+  var loaded = images.filter(function (img) { return img.complete && img.naturalWidth > 0; });
+  document.body.dataset.figuresLoaded = loaded.length;
+  document.body.dataset.figuresTotal = images.length;
+});"""
+
+_CSS = """
+:root { --good: #1a7f37; --warn: #9a6700; --bad: #cf222e; --na: #8c959f;
+        --line: #d0d7de; --muted: #57606a; --zebra: #f6f8fa; }
+* { box-sizing: border-box; }
+body { margin: 0; background: #eef1f4; color: #1f2328; line-height: 1.45;
+       font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+main { max-width: 1180px; margin: 0 auto; padding: 28px 36px 56px; background: #fff; min-height: 100vh; }
+h1 { font-size: 1.75rem; margin: 0 0 .6rem; }
+h2 { font-size: 1.3rem; margin: 2.2rem 0 .8rem; padding-bottom: .35rem;
+     border-bottom: 1px solid var(--line); }
+h3 { font-size: 1rem; margin: 1.2rem 0 .6rem; color: var(--muted); }
+nav { font-size: .9rem; margin: .8rem 0 0; }
+nav a { color: #0969da; text-decoration: none; margin-right: 1rem; }
+.muted, .legend { color: var(--muted); font-size: .88rem; }
+.meta th { text-align: left; color: var(--muted); font-weight: 500; padding-right: 1.2rem; }
+.meta td { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .85rem;
+           text-align: left; word-break: break-all; }
+.meta th, .meta td { border: 0; padding: 2px 12px 2px 0; }
+.meta tr, .meta tr:nth-child(even) { background: none; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 12px; }
+.card { border: 1px solid var(--line); border-left: 5px solid var(--na); border-radius: 8px;
+        padding: 10px 14px 12px; }
+.card .label { font-size: .78rem; font-weight: 600; letter-spacing: .04em; text-transform: uppercase;
+               color: var(--muted); }
+.card .value { font-size: 1.7rem; font-weight: 650; margin: 2px 0; font-variant-numeric: tabular-nums; }
+.card .value small { font-size: .85rem; font-weight: 400; color: var(--muted); }
+.card .explain { font-size: .86rem; }
+.card .ideal { font-size: .78rem; color: var(--muted); margin-top: 4px; }
+.card.good { border-left-color: var(--good); } .card.good .value, td.good { color: var(--good); }
+.card.warn { border-left-color: var(--warn); } .card.warn .value, td.warn { color: var(--warn); }
+.card.bad { border-left-color: var(--bad); } .card.bad .value, td.bad { color: var(--bad); }
+.table-wrap { overflow-x: auto; }
+table { border-collapse: collapse; font-size: .9rem; font-variant-numeric: tabular-nums; }
+th, td { padding: 6px 10px; border-bottom: 1px solid var(--line); text-align: right; vertical-align: top; }
+th:first-child, td:first-child { text-align: left; white-space: nowrap; }
+thead th { background: #eaeef2; font-weight: 600; }
+tbody tr:nth-child(even) { background: var(--zebra); }
+td.good, td.warn, td.bad { font-weight: 600; }
+td.text, th.text { text-align: left; }
+td.text { color: var(--muted); }
+tr.overall td { font-weight: 600; border-top: 2px solid var(--line); }
+caption { caption-side: top; text-align: left; font-weight: 600; padding: 0 0 6px; white-space: nowrap; }
+.tables { display: flex; flex-wrap: wrap; gap: 28px; align-items: flex-start; }
+.figures { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 0 28px; }
+figure { margin: 1.4rem 0; }
+figure.wide { grid-column: 1 / -1; }
+figure h3 { margin-top: 0; color: #1f2328; }
+figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--line);
+             border-radius: 6px; }
+figcaption { font-size: .88rem; color: var(--muted); margin-top: .4rem; }
+.verdict { border-radius: 8px; padding: 12px 18px; margin: .6rem 0 1.2rem; font-weight: 600; }
+.verdict ul { margin: .4rem 0 0; padding-left: 1.3rem; }
+.verdict.bad { background: #ffebe9; border: 1px solid #ff8182; color: var(--bad); }
+.verdict.good { background: #dafbe1; border: 1px solid #4ac26b; color: var(--good); }
+.alert { color: var(--bad); font-weight: 600; }
+.alert a { color: inherit; }
+"""
+
+
+def _e(text) -> str:
+    return html.escape(str(text))
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float | np.floating) and not math.isfinite(value))
+
+
+def _fmt(key: str, value) -> str:
+    """A value as shown: percentages for fractions, 3 decimals otherwise, "n/a" when missing."""
+    if _missing(value):
+        return "n/a"
+    if isinstance(value, bool | np.bool_ | str):
+        return str(value)
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    spec = _METRICS.get(key)
+    if spec is not None and spec.percent:
+        return "0%" if value == 0 else f"{100 * value:.3g}%"
+    return f"{value:.3f}" if value == 0 or abs(value) >= 0.01 else f"{value:.3g}"
+
+
+def _rating(key: str, value, row: dict) -> str:
+    spec = _METRICS.get(key)
+    if spec is None or spec.rate is None or _missing(value) or isinstance(value, str):
+        return ""
+    return spec.rate(float(value), row)
+
+
+def _card(key: str, row: dict) -> str:
+    spec, value = _METRICS[key], row.get(key)
+    extra = ""
+    if spec.compare:
+        extra = f" <small>vs {_e(_fmt(spec.compare, row.get(spec.compare)))} real</small>"
+    return (f'<div class="card {_rating(key, value, row)}"><div class="label">{_e(spec.label)}</div>'
+            f'<div class="value">{_e(_fmt(key, value))}{extra}</div>'
+            f'<div class="explain">{_e(spec.explain)}</div><div class="ideal">{_e(spec.ideal)}</div></div>')
+
+
+def _header(title: str, inputs: dict[str, str], metrics: dict) -> str:
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in inputs.items())
+    sites = metrics.get("sites") or {}
+    counts = " · ".join(f"{_e(_fmt(k, sites.get(k)))} {k}" for k in ("real", "synthetic", "shared"))
+    overall = metrics.get("overall") or {}
+    genomes = (f"{_e(_fmt('n_real', overall.get('n_real')))} real and "
+               f"{_e(_fmt('n_synthetic', overall.get('n_synthetic')))} synthetic genomes")
+    encoding = f" · genotype encoding {_e(metrics['encoding'])}" if metrics.get("encoding") else ""
+    sections = (("headline", "Headline"), ("populations", "Populations"), ("gmm", "GMM tables"),
+                ("figures", "Figures"), ("privacy", "Privacy audit"), ("sampling", "Sampling and notes"))
+    links = "".join(f'<a href="#{a}">{t}</a>' for a, t in sections)
+    return (f"<header><h1>{_e(title)}</h1><table class=\"meta\">{rows}</table>"
+            f'<p class="muted">SNPs: {counts} · {genomes}{encoding}</p><nav>{links}</nav></header>')
+
+
+def _headline(metrics: dict) -> str:
+    overall = metrics.get("overall") or {}
+    parts = ['<section id="headline"><h2>Headline</h2><p class="legend">Overall numbers. Green: as '
+             "expected of a faithful generator; amber: worth a look; red: a problem. Each card states "
+             "its ideal and thresholds.</p><h3>Fidelity</h3><div class=\"cards\">",
+             "".join(_card(k, overall) for k in _FIDELITY_CARDS), "</div>"]
+    privacy = metrics.get("privacy")
+    if privacy is not None:
+        parts += ['<h3>Privacy</h3><div class="cards">',
+                  "".join(_card(k, privacy) for k in _PRIVACY_CARDS), "</div>"]
+        concerns = privacy.get("concerns") or []
+        if concerns:
+            what = "1 privacy concern" if len(concerns) == 1 else f"{len(concerns)} privacy concerns"
+            parts.append(f'<p class="alert">{what} flagged: see the '
+                         '<a href="#privacy">privacy audit</a>.</p>')
+    return "".join(parts) + "</section>"
+
+
+def _column(key: str) -> str:
+    spec = _METRICS.get(key, _Metric(key, ""))
+    return spec.short or spec.label
+
+
+def _population_table(metrics: dict) -> str:
+    overall = metrics.get("overall") or {}
+    rows = {**(metrics.get("per_population") or {}), "overall": overall}
+    order = list(_METRICS)
+    keys = sorted(dict.fromkeys(k for row in rows.values() for k in row),
+                  key=lambda k: order.index(k) if k in order else len(order))
+    head = "".join(f'<th title="{_e(k)}">{_e(_column(k))}</th>' for k in keys)
+    reference = {"label_accuracy_real": overall.get("label_accuracy_real")}  # when a row lacks its own
+    body = []
+    for name, row in rows.items():
+        context = {**reference, **row}
+        cells = "".join(f'<td class="{_rating(k, row.get(k), context)}">{_e(_fmt(k, row.get(k)))}</td>'
+                        for k in keys)
+        css = ' class="overall"' if name == "overall" else ""
+        body.append(f"<tr{css}><td>{_e(name)}</td>{cells}</tr>")
+    return ('<section id="populations"><h2>Per population</h2><div class="table-wrap"><table>'
+            f"<thead><tr><th>Population</th>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
+            "</table></div></section>")
+
+
+def _table(caption: str, header: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{_e(_fmt('', c))}</td>" for c in row) + "</tr>" for row in rows)
+    return (f"<table><caption>{_e(caption)}</caption><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table>")
+
+
+def _gmm_tables(metrics: dict) -> str:
+    gmm = metrics.get("gmm")
+    if not gmm:
+        return '<section id="gmm"><h2>GMM tables</h2><p class="muted">Not computed.</p></section>'
+    real, synthetic = gmm.get("real") or [], gmm.get("synthetic") or []
+    table2 = [[f"component {i + 1}", r.get("mean"), r.get("weight"), s.get("mean"), s.get("weight")]
+              for i, (r, s) in enumerate(zip(real, synthetic))]
+    emd = [[f"component {i + 1}", v] for i, v in enumerate(gmm.get("normalized_emd") or [])]
+    rmse = [[f"component {i + 1}", v] for i, v in enumerate(gmm.get("rmse") or [])]
+    header2 = ["", "real mean", "real weight", "synthetic mean", "synthetic weight"]
+    return ('<section id="gmm"><h2>GMM tables</h2><p class="muted">A 2-component diagonal Gaussian '
+            "mixture fitted to the genotype codes of each cohort, as in the paper; synthetic components "
+            'are matched to real ones.</p><div class="tables">'
+            + _table("Table 2. Component average mean and weight", header2, table2)
+            + _table("Table 3. Normalized EMD", ["", "EMD"], emd)
+            + _table("Table 4. RMSE", ["", "RMSE"], rmse) + "</div></section>")
+
+
+def _figure(name: str, path: Path) -> str:
+    heading, caption = _FIGURES.get(name, (name, ""))
+    mime = mimetypes.guess_type(Path(path).name)[0] or "image/png"
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    wide = ' class="wide"' if name in _WIDE_FIGURES else ""
+    return (f'<figure id="fig-{_e(name)}"{wide}><h3>{_e(heading)}</h3><img src="data:{mime};base64,{data}" '
+            f'alt="{_e(heading)}"><figcaption>{_e(caption)}</figcaption></figure>')
+
+
+def _privacy(metrics: dict, figures: dict[str, Path]) -> str:
+    privacy = metrics.get("privacy")
+    if privacy is None:
+        return ('<section id="privacy"><h2>Privacy audit</h2><p class="muted">The privacy audit was skipped '
+                "because no --train cohort was given.</p></section>")
+    concerns = privacy.get("concerns") or []
+    if concerns:
+        items = "".join(f"<li>{_e(c)}</li>" for c in concerns)
+        verdict = f'<div class="verdict bad">Privacy concerns flagged by these tests:<ul>{items}</ul></div>'
+    else:
+        verdict = '<div class="verdict good">No privacy concern was flagged by these tests.</div>'
+    rows = []
+    for key, value in privacy.items():
+        spec = _METRICS.get(key, _Metric(key, ""))
+        if key != "concerns":
+            rows.append(f'<tr><td>{_e(spec.label)}</td><td class="{_rating(key, value, privacy)}">'
+                        f'{_e(_fmt(key, value))}</td><td class="text">{_e(spec.ideal)}</td>'
+                        f'<td class="text">{_e(spec.explain)}</td></tr>')
+    table = ('<div class="table-wrap"><table><thead><tr><th>Measure</th><th>Value</th>'
+             '<th class="text">Ideal</th><th class="text">Meaning</th></tr></thead>'
+             f"<tbody>{''.join(rows)}</tbody></table></div>")
+    figs = "".join(_figure(n, figures[n]) for n in _PRIVACY_FIGURES if n in figures)
+    figs = f'<div class="figures">{figs}</div>' if figs else ""
+    return f'<section id="privacy"><h2>Privacy audit</h2>{verdict}{table}{figs}</section>'
+
+
+def _sampling(metrics: dict, notes: list[str]) -> str:
+    sampling = metrics.get("sampling") or {}
+    if sampling:
+        items = "; ".join(f"{_e(k.replace('_', ' '))}: {_e(_fmt(k, v))}" for k, v in sampling.items())
+        text = f"Some measures used a sample rather than every genome or SNP pair: {items}."
+    else:
+        text = "No measure was computed on a sample: every genome was used."
+    notes_html = "".join(f"<li>{_e(n)}</li>" for n in notes)
+    return (f'<section id="sampling"><h2>Sampling and notes</h2><p>{text}</p>'
+            + (f"<ul>{notes_html}</ul>" if notes else "") + "</section>")
+
+
+def _write_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return path
+
+
+def write_report(out_dir: Path, metrics: dict, figures: dict[str, Path], *, title: str,
+                 notes: list[str], inputs: dict[str, str]) -> Path:
+    """Write the self-contained ``out_dir/report.html`` and return its path."""
+    figures = {name: Path(path) for name, path in figures.items()}
+    placed = _PRIVACY_FIGURES if "privacy" in metrics else ()
+    ordered = [n for n in _FIGURES if n in figures] + [n for n in figures if n not in _FIGURES]
+    figure_html = "".join(_figure(n, figures[n]) for n in ordered if n not in placed)
+    body = "".join([
+        _header(title, inputs, metrics), _headline(metrics), _population_table(metrics),
+        _gmm_tables(metrics),
+        f'<section id="figures"><h2>Figures</h2><div class="figures">{figure_html}</div></section>',
+        _privacy(metrics, figures), _sampling(metrics, notes),
+    ])
+    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{_e(title)}</title>'
+            f"<style>{_CSS}</style><script>{_SCRIPT}</script></head>"
+            f"<body><main>{body}</main></body></html>\n")
+    return _write_atomic(Path(out_dir) / "report.html", page)
+
+
+def _plain(value):
+    """``value`` with numpy types, tuples and paths made JSON-ready; NaN and infinities become None."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return str(value) if isinstance(value, Path) else value
+
+
+def write_metrics_json(out_dir: Path, metrics: dict) -> Path:
+    """Write ``out_dir/metrics.json`` (indent 2, plain JSON: NaN as null) and return its path."""
+    text = json.dumps(_plain(metrics), indent=2, allow_nan=False) + "\n"
+    return _write_atomic(Path(out_dir) / "metrics.json", text)
