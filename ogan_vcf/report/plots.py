@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .metrics import FIRST_DEGREE
+
 REAL_COLOR = "#1f77b4"
 SYNTHETIC_COLOR = "#ff7f0e"
-KING_FIRST_DEGREE = 0.177
 KING_DUPLICATE = 0.354
 SCATTER_MAX_POINTS = 20_000  # MAF scatter draws a fixed (seeded) sample of SNPs beyond this
 DPI = 110
@@ -39,12 +40,12 @@ def _axes(ax, figsize=(5, 4)):
 
 def _pearson(x, y) -> float:
     """Pearson r over the pairs where both are finite; NaN when undefined."""
+    from .metrics import pearson
+
     x, y = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
     ok = np.isfinite(x) & np.isfinite(y)
-    x, y = x[ok], y[ok]
-    if len(x) < 2 or x.std() == 0 or y.std() == 0:
-        return math.nan
-    return float(np.corrcoef(x, y)[0, 1])
+    r = pearson(x[ok], y[ok])
+    return math.nan if r is None else r
 
 
 def _r_text(r: float) -> str:
@@ -204,7 +205,7 @@ def plot_kinship(kinship, ax=None):
     kinship = kinship[np.isfinite(kinship)]
     bins = np.linspace(kinship.min(initial=0.0), kinship.max(initial=0.4), 41)
     ax.hist(kinship, bins=bins, color=SYNTHETIC_COLOR, alpha=0.8, log=True)
-    for x, label, color in ((KING_FIRST_DEGREE, "1st degree", "#cf222e"),
+    for x, label, color in ((FIRST_DEGREE, "1st degree", "#cf222e"),
                             (KING_DUPLICATE, "duplicate / MZ twin", "0.2")):
         ax.axvline(x, color=color, ls="--", lw=1.2)
         ax.annotate(f"{label} ({x})", (x, 1), xycoords=("data", "axes fraction"), xytext=(-3, -3),
