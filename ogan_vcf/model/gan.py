@@ -1,0 +1,87 @@
+"""The conditional GAN: a keras.Model with its own train_step (TensorFlow backend).
+
+Per batch: ``d_steps`` critic updates (fresh noise each, the same real batch), each
+followed by clipping the critic's conv kernels when the preset clips, then one
+generator update. Losses: hinge (Offspring GAN, PPO-GAN) or Wasserstein (PG-cGAN).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from .networks import clipped_kernels
+from .presets import Preset
+
+
+def critic_loss(kind: str, real_score, fake_score):
+    if kind == "hinge":
+        return tf.reduce_mean(tf.nn.relu(1.0 - real_score)) + tf.reduce_mean(tf.nn.relu(1.0 + fake_score))
+    return tf.reduce_mean(fake_score) - tf.reduce_mean(real_score)
+
+
+def generator_loss(kind: str, fake_score):
+    if kind == "hinge":  # Keras hinge(+1, D(fake)), as in the notebook
+        return tf.reduce_mean(tf.nn.relu(1.0 - fake_score))
+    return -tf.reduce_mean(fake_score)
+
+
+class ConditionalGAN(keras.Model):
+    """generator(noise, label) -> logits; critic(genotypes, label) -> score."""
+
+    def __init__(self, generator: keras.Model, critic: keras.Model, preset: Preset, *, n_classes: int, seed: int):
+        super().__init__()
+        self.generator, self.critic, self.preset = generator, critic, preset
+        self.n_classes = n_classes
+        self.noise_seed = keras.random.SeedGenerator(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self._clip = clipped_kernels(critic) if preset.clip else []
+
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker]
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+
+    def fake(self, labels, training: bool):
+        """What the critic sees: softmax probabilities, or a straight-through Gumbel one-hot sample."""
+        noise = keras.random.normal((tf.shape(labels)[0], self.preset.noise_dim), seed=self.noise_seed)
+        logits = tf.cast(self.generator([noise, labels], training=training), tf.float32)
+        if self.preset.output != "gumbel":
+            return tf.nn.softmax(logits)
+        uniform = keras.random.uniform(tf.shape(logits), 1e-6, 1.0 - 1e-6, seed=self.noise_seed)
+        soft = tf.nn.softmax((logits - tf.math.log(-tf.math.log(uniform))) / self.preset.temperature)
+        hard = tf.one_hot(tf.argmax(soft, axis=-1), self.n_classes)
+        return hard + soft - tf.stop_gradient(soft)
+
+    def train_step(self, data):
+        classes, labels = data
+        real = tf.one_hot(tf.cast(classes, tf.int32), self.n_classes)
+        kind = self.preset.loss
+        for _ in range(self.preset.d_steps):
+            with tf.GradientTape() as tape:
+                fake = self.fake(labels, training=True)
+                d_loss = critic_loss(kind, self.critic([real, labels], training=True),
+                                     self.critic([fake, labels], training=True))
+            grads = tape.gradient(d_loss, self.critic.trainable_weights)
+            self.d_optimizer.apply_gradients(zip(grads, self.critic.trainable_weights))
+            for kernel in self._clip:
+                kernel.assign(tf.clip_by_value(kernel, -self.preset.clip, self.preset.clip))
+        with tf.GradientTape() as tape:
+            g_loss = generator_loss(kind, self.critic([self.fake(labels, training=True), labels], training=True))
+        grads = tape.gradient(g_loss, self.generator.trainable_weights)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
+
+
+def make_optimizers(preset: Preset):
+    """(critic, generator) optimizers: Adam(beta1, beta2, amsgrad) or RMSprop, per the papers."""
+    if preset.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(preset.lr), keras.optimizers.RMSprop(preset.lr)
+    make = lambda: keras.optimizers.Adam(preset.lr, beta_1=preset.beta_1, beta_2=preset.beta_2, amsgrad=True)  # noqa: E731
+    return make(), make()

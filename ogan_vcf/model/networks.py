@@ -1,0 +1,129 @@
+"""Generator and critic builders (Keras 3). Every size comes from a Preset.
+
+Both generators return logits (batch, L, classes); the GAN applies the softmax (the
+paper's last layer) or a straight-through Gumbel-softmax sample. ``L`` here is the
+padded length: a multiple of 4 (paper) or of ``block_snps`` (blocks).
+
+- "paper": the notebook's networks (see docs and PAPER_NOTES): a dense layer of L/4*256
+  units, two upsampling conv stages; critic on the label-weighted one-hot input.
+- "blocks" (the cpu preset): the genome is cut into blocks of ``block_snps`` SNPs; a small
+  MLP maps noise and label to one latent vector per block, and each block decodes its own
+  latent with its own weights (a locally connected layer), so local haplotype structure
+  is cheap to carry while the shared MLP carries what blocks have in common. A
+  per-population, per-SNP bias starts at the training data's log class frequencies.
+  The critic reads non-overlapping patches (conv with stride = kernel), then a second
+  strided conv, and is conditioned by projection (Miyato & Koyama 2018).
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from .presets import Preset
+
+
+def padded_length(n_snps: int, preset: Preset) -> int:
+    """SNPs padded to what the networks need: a multiple of 4 (paper) or of the blocks
+    and the critic's two strided stages (blocks)."""
+    multiple = 4 if preset.architecture == "paper" else math.lcm(preset.block_snps, preset.critic_patch * 4)
+    return -(-n_snps // multiple) * multiple
+
+
+class BlockDense(layers.Layer):
+    """Per-block dense map: (batch, blocks, d_in) -> (batch, blocks, d_out), own weights per block."""
+
+    def __init__(self, units: int, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        blocks, d_in = input_shape[1], input_shape[2]
+        self.kernel = self.add_weight(shape=(blocks, d_in, self.units), initializer="glorot_uniform", name="kernel")
+        self.bias = self.add_weight(shape=(blocks, self.units), initializer="zeros", name="bias")
+
+    def call(self, x):
+        return ops.einsum("bnk,nko->bno", x, self.kernel) + self.bias
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+def build_generator(preset: Preset, n_snps: int, n_labels: int, n_classes: int,
+                    class_frequencies: np.ndarray | None = None) -> keras.Model:
+    """noise (noise_dim,), label () -> logits (L_padded, n_classes)."""
+    length = padded_length(n_snps, preset)
+    noise = keras.Input((preset.noise_dim,), name="noise")
+    label = keras.Input((), dtype="int32", name="label")
+    if preset.architecture == "paper":
+        embedded = layers.Flatten()(layers.Embedding(n_labels, preset.noise_dim)(label))
+        x = layers.Multiply()([noise, embedded])
+        x = layers.Dense(length // 4 * 256, use_bias=False)(x)
+        x = layers.Reshape((length // 4, 256))(x)
+        for filters, kernel in ((256, 7), (128, 5)):
+            x = layers.BatchNormalization(epsilon=2e-5, momentum=0.9)(x)
+            x = layers.LeakyReLU(0.2)(x)
+            x = layers.Dropout(preset.dropout)(x) if preset.dropout else x
+            x = layers.Conv1D(filters, kernel, padding="same", use_bias=False)(x)
+            x = layers.UpSampling1D(2)(x)
+        x = layers.BatchNormalization(epsilon=2e-5, momentum=0.9)(x)
+        x = layers.LeakyReLU(0.2)(x)
+        logits = layers.Conv1D(n_classes, 5, padding="same", name="logits")(x)
+        return keras.Model([noise, label], logits, name="generator")
+    blocks = length // preset.block_snps
+    embedded = layers.Flatten()(layers.Embedding(n_labels, preset.label_dim)(label))
+    x = layers.Concatenate()([noise, embedded])
+    x = layers.LeakyReLU(0.2)(layers.Dense(preset.hidden)(x))
+    x = layers.Dense(blocks * preset.block_latent)(x)
+    x = layers.LeakyReLU(0.2)(layers.Reshape((blocks, preset.block_latent))(x))
+    x = BlockDense(preset.block_snps * n_classes, name="block_decoder")(x)
+    x = layers.Reshape((length, n_classes))(x)
+    init = _log_frequency_init(class_frequencies, length, n_labels, n_classes)
+    bias = layers.Embedding(n_labels, length * n_classes, embeddings_initializer=init, name="population_bias")(label)
+    logits = layers.Add(name="logits")([x, layers.Reshape((length, n_classes))(bias)])
+    return keras.Model([noise, label], logits, name="generator")
+
+
+def _log_frequency_init(freq: np.ndarray | None, length: int, n_labels: int, n_classes: int):
+    if freq is None:
+        return "zeros"
+    table = np.zeros((n_labels, length, n_classes), dtype=np.float32)
+    table[:, : freq.shape[1]] = np.log(freq)
+    return keras.initializers.Constant(table.reshape(n_labels, -1))
+
+
+def build_critic(preset: Preset, n_snps: int, n_labels: int, n_classes: int) -> keras.Model:
+    """genotypes (L_padded, n_classes), label () -> score ()."""
+    length = padded_length(n_snps, preset)
+    x_in = keras.Input((length, n_classes), name="genotypes")
+    label = keras.Input((), dtype="int32", name="label")
+    wrap = layers.SpectralNormalization if preset.spectral_norm else (lambda layer: layer)
+    if preset.architecture == "paper":
+        weights = layers.Embedding(n_labels, length * n_classes)(label)
+        x = layers.Multiply()([layers.Flatten()(x_in), layers.Flatten()(weights)])
+        x = layers.Reshape((length, n_classes))(x)
+        x = layers.Dropout(preset.dropout)(layers.LeakyReLU(0.2)(x))
+        for filters, kernel in ((64, 5), (128, 7)):
+            x = wrap(layers.Conv1D(filters, kernel, strides=2, padding="same"))(x)
+            x = layers.Dropout(preset.dropout)(layers.LeakyReLU(0.2)(x))
+        x = layers.Dropout(preset.dropout)(layers.Flatten()(x))
+        x = layers.LeakyReLU(0.2)(wrap(layers.Dense(512))(x))
+        return keras.Model([x_in, label], layers.Flatten()(wrap(layers.Dense(1))(x)), name="critic")
+    f1, f2 = preset.critic_filters
+    x = wrap(layers.Conv1D(f1, preset.critic_patch, strides=preset.critic_patch))(x_in)
+    x = layers.LeakyReLU(0.2)(x)
+    x = wrap(layers.Conv1D(f2, 4, strides=4))(x)
+    features = layers.Flatten()(layers.LeakyReLU(0.2)(x))
+    score = wrap(layers.Dense(1))(features)
+    projection = layers.Embedding(n_labels, features.shape[-1], name="label_projection")(label)
+    projected = layers.Dot(axes=1)([layers.Flatten()(projection), features])
+    return keras.Model([x_in, label], layers.Flatten()(layers.Add()([score, projected])), name="critic")
+
+
+def clipped_kernels(critic: keras.Model) -> list:
+    """The critic's conv kernels (what the paper clips)."""
+    return [w for layer in critic.layers for w in getattr(layer, "weights", [])
+            if isinstance(layer, layers.Conv1D) and w.path.endswith("kernel")]
