@@ -42,8 +42,9 @@ class _Bar:
 
 @contextlib.contextmanager
 def progress_bar(description: str, total: int | None, *, show: bool) -> Iterator[_Bar | _NoBar]:
-    """Yield an object with ``advance(n)``; draws a rich bar on stderr when ``show``."""
-    if not show:
+    """Yield an object with ``advance(n)``; draws a rich bar on stderr when ``show`` and
+    stderr is a terminal (logs and pipes get no bar)."""
+    if not show or not stderr_console.is_terminal:
         yield _NoBar()
         return
     columns = [

@@ -342,6 +342,82 @@ def report(
     _print_notes(result.notes)
 
 
+@app.command()
+@handle_errors
+def train(
+    input: InputArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model directory to write.")],
+    panel: PanelOpt = None,
+    model: Annotated[str, typer.Option("--model", help="offspring (real + offspring), ppo (offspring only: "
+                                       "privacy), pgcgan (the baseline, no hybridizer).")] = "offspring",
+    preset: Annotated[str, typer.Option("--preset", help="cpu (minutes on a laptop), paper (the notebook "
+                                        "architecture, for GPUs), tiny (tests).")] = "cpu",
+    epochs: Annotated[Optional[int], typer.Option("--epochs")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size")] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate of both networks.")] = None,
+    d_steps: Annotated[Optional[int], typer.Option("--d-steps", help="Critic updates per generator "
+                                                   "update.")] = None,
+    block_size: Annotated[Optional[int], typer.Option("--block-size", help="Hybridizer: fixed blocks "
+                                                      "of N SNPs instead of LD-aware blocks.")] = None,
+    seed: SeedOpt = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in OUTPUT.")] = False,
+    xla: Annotated[bool, typer.Option("--xla/--no-xla", help="Compile the train step with XLA.")] = False,
+    label_column: LabelOpt = None,
+    progress: ProgressOpt = True,
+) -> None:
+    """Train a conditional GAN (Offspring GAN, PPO-GAN or PG-cGAN) on a cohort.
+
+    Example: [bold]ogan train train.h5 --model offspring --preset cpu -o model/ --seed 1[/]
+    """
+    from .hybridize import BlockSpec
+    from .train import train as run
+
+    blocks = BlockSpec(size=block_size) if block_size else None
+    s = run(input, output, panel=panel, label_column=label_column, model=model, preset=preset,
+            overrides={"epochs": epochs, "batch_size": batch_size, "lr": lr, "d_steps": d_steps}, blocks=blocks,
+            seed=seed, resume=resume, jit_compile=xla, show_progress=progress)
+    console.print(_table(f"train: {s.model_dir}", [
+        ("model", s.model), ("preset", s.preset), ("training genomes", _counts(s.n_training)),
+        ("epochs", s.epochs), ("generator steps", s.steps), ("best epoch", s.best_epoch),
+        ("best quality", _fmt(s.best_quality)), ("time", f"{s.seconds:.0f} s"),
+    ]))
+    if s.interrupted:
+        console.print("[yellow]interrupted:[/] checkpoint written; continue with --resume", highlight=False)
+
+
+@app.command()
+@handle_errors
+def generate(
+    model_dir: Annotated[Path, typer.Argument(help="A model directory from `ogan train`.", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="synth.vcf.gz | .bcf | .vcf | .bed | .h5")],
+    n: Annotated[Optional[int], typer.Option("--n", help="People per population [default: the largest "
+                                             "training population].")] = None,
+    pop: Annotated[Optional[list[str]], typer.Option("--pop", help="Only these populations.")] = None,
+    hybridize_factor: Annotated[Optional[int], typer.Option("--hybridize-factor", help="Generate ceil(N/F) "
+                                                            "with the network, multiply by F with the "
+                                                            "hybridizer (the paper: 4).")] = None,
+    sample: Annotated[Optional[bool], typer.Option("--sample/--argmax", help="Draw each genotype from the "
+                                                   "softmax, or take its argmax (the paper) [default: "
+                                                   "sample for models trained on Gumbel samples (cpu "
+                                                   "preset), argmax otherwise].")] = None,
+    checkpoint: Annotated[str, typer.Option("--checkpoint", help="best or last.")] = "best",
+    seed: SeedOpt = None,
+    progress: ProgressOpt = True,
+) -> None:
+    """Write N synthetic people per population as a bgzipped, indexed, phased VCF (+ panel).
+
+    Example: [bold]ogan generate model/ --n 500 --pop EAS,AFR -o synth.vcf.gz --seed 1[/]
+    """
+    from .generate import generate as run
+
+    s = run(model_dir, output, n=n, populations=_split(pop), sample=sample, hybridize_factor=hybridize_factor,
+            seed=seed, checkpoint=checkpoint, show_progress=progress)
+    console.print(_table(f"generate: {output}", [
+        ("people", _counts(s.counts)), ("model epoch", s.epoch), ("seed", s.seed),
+        ("hybridize factor", s.hybridize_factor or "-"), ("files", "\n".join(s.paths)),
+    ]))
+
+
 def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 

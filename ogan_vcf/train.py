@@ -4,7 +4,7 @@ A model directory holds ``config.json`` (model, preset, labels, encoding, the va
 table, seed, versions), ``checkpoints/last.npz`` and ``checkpoints/best.npz`` (networks
 and optimizer state), and ``history.csv`` (losses and quality per evaluated epoch).
 The quality score is the mean over populations of (MAF r + LD r) / 2 between genomes
-generated at that epoch (argmax) and the training cohort.
+generated at that epoch (as ``ogan generate`` would draw them) and the training cohort.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def dosage_from_classes(classes: np.ndarray, phased: bool) -> np.ndarray:
 class Quality:
     """Scores generated genomes against the training data, per population (fixed noise)."""
 
-    def __init__(self, classes, labels, label_names, phased, positions, n_samples, seed):
+    def __init__(self, classes, labels, label_names, phased, positions, n_samples, seed, sample):
         from .report import metrics as m
 
         self.m, self.phased, self.names = m, phased, label_names
@@ -71,11 +71,14 @@ class Quality:
         self.n = n_samples
         self.labels = np.repeat(np.arange(len(label_names)), n_samples).astype(np.int32)
         self.noise_rng_seed = seed
+        self.sample = sample
 
     def __call__(self, generator, noise_dim: int, n_snps: int) -> dict:
         noise = np.random.default_rng(self.noise_rng_seed).normal(size=(len(self.labels), noise_dim))
-        logits = np.asarray(generator([noise.astype("float32"), self.labels], training=False))
-        classes = logits[:, :n_snps].argmax(axis=-1)
+        from .generate import draw_classes
+
+        logits = np.asarray(generator([noise.astype("float32"), self.labels], training=False))[:, :n_snps]
+        classes = draw_classes(logits, self.sample, np.random.default_rng(self.noise_rng_seed))
         scores = {}
         for k, name in enumerate(self.names):
             d = dosage_from_classes(classes[self.labels == k], self.phased).astype(np.int8)
@@ -92,7 +95,7 @@ def _save_state(path: Path, gan, epoch: int, best: dict) -> None:
     arrays |= {f"c{i}": w for i, w in enumerate(gan.critic.get_weights())}
     arrays |= {f"og{i}": np.asarray(v) for i, v in enumerate(gan.g_optimizer.variables)}
     arrays |= {f"oc{i}": np.asarray(v) for i, v in enumerate(gan.d_optimizer.variables)}
-    arrays["state"] = np.array(json.dumps({"epoch": epoch, **best}))
+    arrays["state"] = np.array(json.dumps({**best, "epoch": epoch}))
     with atomic_path(path, suffix=".npz") as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
@@ -126,6 +129,11 @@ def build_gan(config: dict, preset: Preset, freq: np.ndarray | None):
     d_opt, g_opt = make_optimizers(preset)
     gan.compile(d_opt, g_opt, jit_compile=config.get("jit_compile", False))
     return gan
+
+
+def samples_by_default(preset: Preset) -> bool:
+    """Networks trained on straight-through Gumbel samples are sampled; the paper's take the argmax."""
+    return preset.output == "gumbel"
 
 
 def read_config(model_dir: str | os.PathLike) -> dict:
@@ -162,9 +170,9 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str = "offs
         seed = secrets.randbits(31) if seed is None else int(seed)
     cohort = read_cohort(input, panel=panel, label_column=label_column, show_progress=show_progress)
     phased = bool(cohort.phased.all())
+    encode(cohort.genotypes, phased, source=str(input))  # refuses missing calls before any work
     if not phased and cohort.phased.any():
         raise InputError(f"{input}: partly phased; phase every call (e.g. Beagle) or none before training")
-    encode(cohort.genotypes, phased, source=str(input))  # refuses missing calls before any work
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
     data = training_cohort(cohort, model if not resume else config["model"], blocks or BlockSpec(), seed)
@@ -184,7 +192,7 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str = "offs
         state = _load_state(model_dir / "checkpoints" / "last.npz", gan)
     quality = Quality(encode(cohort.genotypes, phased), np.array([labels_names.index(p) for p in
                       cohort.samples.populations]), labels_names, phased, cohort.variant_position,
-                      chosen.eval_samples, seed)
+                      chosen.eval_samples, seed, samples_by_default(chosen))
     return _fit(gan, chosen, config, classes, labels, quality, state, model_dir, seed, show_progress)
 
 

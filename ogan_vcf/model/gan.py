@@ -81,7 +81,7 @@ class ConditionalGAN(keras.Model):
 
 def make_optimizers(preset: Preset):
     """(critic, generator) optimizers: Adam(beta1, beta2, amsgrad) or RMSprop, per the papers."""
+    rates = (preset.critic_lr or preset.lr, preset.lr)
     if preset.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(preset.lr), keras.optimizers.RMSprop(preset.lr)
-    make = lambda: keras.optimizers.Adam(preset.lr, beta_1=preset.beta_1, beta_2=preset.beta_2, amsgrad=True)  # noqa: E731
-    return make(), make()
+        return tuple(keras.optimizers.RMSprop(lr) for lr in rates)
+    return tuple(keras.optimizers.Adam(lr, beta_1=preset.beta_1, beta_2=preset.beta_2, amsgrad=True) for lr in rates)

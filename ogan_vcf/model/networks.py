@@ -117,8 +117,10 @@ def build_critic(preset: Preset, n_snps: int, n_labels: int, n_classes: int) -> 
     x = layers.LeakyReLU(0.2)(x)
     x = wrap(layers.Conv1D(f2, 4, strides=4))(x)
     features = layers.Flatten()(layers.LeakyReLU(0.2)(x))
+    features = layers.Dropout(preset.dropout)(features) if preset.dropout else features
     score = wrap(layers.Dense(1))(features)
-    projection = layers.Embedding(n_labels, features.shape[-1], name="label_projection")(label)
+    projection = layers.Embedding(n_labels, features.shape[-1], name="label_projection",  # bounded like SN
+                                  embeddings_constraint=keras.constraints.UnitNorm(axis=-1))(label)
     projected = layers.Dot(axes=1)([layers.Flatten()(projection), features])
     return keras.Model([x_in, label], layers.Flatten()(layers.Add()([score, projected])), name="critic")
 

@@ -27,6 +27,7 @@ class Preset:
     epochs: int = 850
     d_steps: int = 4
     lr: float = 1e-4
+    critic_lr: float | None = None  # None: the same as lr
     beta_1: float = 0.5
     beta_2: float = 0.9
     loss: str = "hinge"
@@ -52,8 +53,8 @@ class Preset:
 
 PRESETS = {
     "paper": Preset("paper", "paper", eval_every=10),
-    "cpu": Preset("cpu", "blocks", noise_dim=64, label_dim=32, batch_size=64, epochs=60, lr=2e-4,
-                  clip=None, spectral_norm=True, output="gumbel", temperature=0.5, dropout=0.0),
+    "cpu": Preset("cpu", "blocks", noise_dim=64, label_dim=32, batch_size=64, epochs=60, lr=4e-4, critic_lr=1e-4,
+                  clip=None, spectral_norm=True, output="gumbel", temperature=0.5, dropout=0.3),
     "tiny": Preset("tiny", "blocks", noise_dim=8, label_dim=4, batch_size=8, epochs=2, lr=1e-3, clip=0.05,
                    output="gumbel", block_snps=16, block_latent=4, hidden=16, critic_filters=(4, 8),
                    eval_samples=8),
@@ -68,7 +69,7 @@ def make_preset(name: str, model: str, **overrides) -> Preset:
         raise InputError(f"--model must be one of {', '.join(MODELS)}, got {model!r}")
     preset = PRESETS[name]
     if model == "pgcgan":
-        preset = replace(preset, loss="wasserstein", optimizer="rmsprop", lr=5e-5)
+        preset = replace(preset, loss="wasserstein", optimizer="rmsprop", lr=5e-5, critic_lr=None)
     known = {f.name for f in fields(Preset)}
     unknown = set(overrides) - known
     if unknown:

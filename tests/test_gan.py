@@ -1,0 +1,145 @@
+"""The conditional GAN on a tiny preset: training mechanics, checkpoints, generation, bad input."""
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from ogan_vcf.cli import app
+from ogan_vcf.errors import InputError
+from ogan_vcf.model.encoding import decode, encode
+
+pytest.importorskip("tensorflow")
+runner = CliRunner()
+TINY = {"epochs": 1, "batch_size": 30}  # 60 genomes: two generator steps per epoch
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, sim_files):
+    from ogan_vcf.train import train
+
+    d = tmp_path_factory.mktemp("gan")
+    summary = train(sim_files["vcf_gz"], d / "model", panel=sim_files["panel"], preset="tiny", seed=7,
+                    overrides=TINY)
+    return d / "model", summary
+
+
+def weights(model_dir, which="last"):
+    data = np.load(model_dir / "checkpoints" / f"{which}.npz")
+    return [data[k] for k in sorted(data.files) if k.startswith("g") or k.startswith("c")]
+
+
+@pytest.mark.parametrize("phased", [True, False])
+def test_encode_decode_round_trip(sim, phased):
+    g = sim.genotypes.copy()
+    if not phased:
+        g = np.sort(g, axis=2)  # unphased heterozygotes are written 0/1
+    classes = encode(g, phased)
+    assert classes.shape == (60, 200) and classes.max() == (3 if phased else 2)
+    np.testing.assert_array_equal(decode(classes, phased), g)
+    assert set(np.unique(encode(np.array([[[0, 1], [1, 0]]], np.int8), True)).tolist()) == {1, 2}
+
+
+def test_encode_refuses_missing_calls(sim):
+    g = sim.genotypes.copy()
+    g[3, 4, 1] = -1
+    with pytest.raises(InputError, match="missing calls .* variant 4, sample 5.*impute"):
+        encode(g, True)
+
+
+def test_two_steps_train_finite_losses_and_clipped_critic(trained):
+    model_dir, summary = trained
+    assert summary.steps == 2 and summary.epochs == 1
+    history = (model_dir / "history.csv").read_text().splitlines()
+    header, row = history[0].split(","), history[1].split(",")
+    for column in ("d_loss", "g_loss", "quality"):
+        assert np.isfinite(float(row[header.index(column)]))
+    config = json.loads((model_dir / "config.json").read_text())
+    assert config["labels"] == ["AFR", "EUR", "EAS"] and config["n_classes"] == 4
+    assert len(config["variants"]["position"]) == 200 and config["preset"]["name"] == "tiny"
+    from ogan_vcf.model.networks import clipped_kernels
+    from ogan_vcf.model.presets import preset_from_dict
+    from ogan_vcf.train import _load_state, build_gan
+
+    preset = preset_from_dict(config["preset"])
+    gan = build_gan(config, preset, None)
+    _load_state(model_dir / "checkpoints" / "last.npz", gan)
+    kernels = clipped_kernels(gan.critic)
+    assert kernels and all(np.abs(np.asarray(k)).max() <= preset.clip + 1e-7 for k in kernels)
+
+
+def test_same_seed_same_weights_and_resume_continues(tmp_path, sim_files, trained):
+    from ogan_vcf.train import train
+
+    model_dir, _ = trained
+    again = tmp_path / "again"
+    train(sim_files["vcf_gz"], again, panel=sim_files["panel"], preset="tiny", seed=7, overrides=TINY)
+    for a, b in zip(weights(model_dir), weights(again)):
+        np.testing.assert_array_equal(a, b)
+    config = json.loads((again / "config.json").read_text())
+    config["preset"]["epochs"] = 2
+    (again / "config.json").write_text(json.dumps(config))
+    resumed = train(sim_files["vcf_gz"], again, panel=sim_files["panel"], resume=True)
+    assert resumed.steps == 4 and resumed.epochs == 2
+    assert any(not np.array_equal(a, b) for a, b in zip(weights(model_dir), weights(again)))
+    assert len((again / "history.csv").read_text().splitlines()) == 3
+
+
+def test_generate_writes_a_vcf_bcftools_reads(tmp_path, trained, sim):
+    model_dir, _ = trained
+    out = tmp_path / "synth.vcf.gz"
+    r = runner.invoke(app, ["generate", str(model_dir), "--n", "5", "--pop", "EAS,AFR", "--seed", "1",
+                            "-o", str(out), "--no-progress"])
+    assert r.exit_code == 0, r.output
+    import cyvcf2
+
+    vcf = cyvcf2.VCF(str(out))
+    assert vcf.samples == [f"SYN_EAS_{i:06d}" for i in range(1, 6)] + [f"SYN_AFR_{i:06d}" for i in range(1, 6)]
+    positions = [v.POS for v in vcf]
+    assert positions == sim.positions.tolist()
+    panel = (tmp_path / "synth.panel").read_text().splitlines()
+    assert panel[1].split("\t") == ["SYN_EAS_000001", "EAS"]
+    if shutil.which("bcftools"):
+        view = subprocess.run(["bcftools", "view", "-H", str(out)], capture_output=True, text=True, check=True)
+        assert len(view.stdout.splitlines()) == 200 and "|" in view.stdout
+    from ogan_vcf.generate import synthesize
+
+    a, _, _ = synthesize(model_dir, n=4, seed=3)
+    b, _, _ = synthesize(model_dir, n=4, seed=3)
+    np.testing.assert_array_equal(a.genotypes, b.genotypes)
+    c, _, _ = synthesize(model_dir, n=7, populations=["EUR"], hybridize_factor=3, seed=3)
+    assert c.samples.population_counts() == {"EUR": 7}
+
+
+def test_generate_bad_input_is_one_line(tmp_path, trained):
+    model_dir, _ = trained
+    out = tmp_path / "o.vcf.gz"
+    bad_version = tmp_path / "old"
+    shutil.copytree(model_dir, bad_version)
+    config = json.loads((bad_version / "config.json").read_text())
+    config["format"] = 99
+    (bad_version / "config.json").write_text(json.dumps(config))
+    cases = {
+        (str(tmp_path / "nope"),): "not a model directory (no config.json)",
+        (str(bad_version),): "model format 99 is not supported",
+        (str(model_dir), "--pop", "XYZ"): "unknown population 'XYZ'; the model knows AFR, EUR, EAS",
+        (str(model_dir), "--n", "0"): "--n must be a whole number >= 1, got 0",
+    }
+    for args, message in cases.items():
+        r = runner.invoke(app, ["generate", *args, "-o", str(out), "--no-progress"])
+        assert r.exit_code == 1, (args, r.output)
+        assert len(r.stderr.strip().splitlines()) == 1 and message in r.stderr, r.stderr
+        assert not out.exists()
+
+
+def test_train_refuses_missing_calls_and_unknown_preset(tmp_path, data_dir):
+    r = runner.invoke(app, ["train", str(data_dir / "missing.vcf"), "-p", str(data_dir / "three.panel"),
+                            "-o", str(tmp_path / "m"), "--preset", "tiny"])
+    assert r.exit_code == 1 and "cannot be used for training" in r.stderr
+    r = runner.invoke(app, ["train", str(data_dir / "unphased.vcf"), "-p", str(data_dir / "three.panel"),
+                            "-o", str(tmp_path / "m"), "--preset", "huge"])
+    assert r.exit_code == 1 and "--preset must be one of paper, cpu, tiny" in r.stderr
+    assert not (tmp_path / "m").exists()
