@@ -37,6 +37,8 @@ LabelOpt = Annotated[Optional[str], typer.Option("--label-column", help="Panel c
                                                  "[default: super_pop if present, else pop].")]
 RegionOpt = Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region, CHR or CHR:START-END "
                                                   "(1-based, inclusive).")]
+OutputFileOpt = Annotated[Path, typer.Option("--output", "-o", help="out.vcf.gz | .bcf | .vcf | .bed (PLINK) | "
+                                             ".h5 (cohort); a .panel is written beside VCF/BCF/PLINK.")]
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")]
 
 
@@ -207,7 +209,7 @@ def _split(values: list[str] | None) -> list[str] | None:
 @handle_errors
 def hybridize(
     input: InputArg,
-    output: Annotated[Path, typer.Option("--output", "-o", help="out.vcf.gz | .bcf | .vcf | .bed | .h5")],
+    output: OutputFileOpt,
     panel: PanelOpt = None,
     pop: Annotated[Optional[list[str]], typer.Option("--pop", help="Population(s) to hybridize: the output "
                                                      "holds these only (repeat or comma-separate).")] = None,
@@ -389,7 +391,7 @@ def train(
 @handle_errors
 def generate(
     model_dir: Annotated[Path, typer.Argument(help="A model directory from `ogan train`.", show_default=False)],
-    output: Annotated[Path, typer.Option("--output", "-o", help="synth.vcf.gz | .bcf | .vcf | .bed | .h5")],
+    output: OutputFileOpt,
     n: Annotated[Optional[int], typer.Option("--n", help="People per population [default: the largest "
                                              "training population].")] = None,
     pop: Annotated[Optional[list[str]], typer.Option("--pop", help="Only these populations.")] = None,

@@ -30,7 +30,10 @@ import json
 import os
 import platform
 import sys
+import zlib
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
@@ -44,7 +47,8 @@ from .errors import CohortFormatError, InputError
 COHORT_VERSION = "1.0"
 GENOTYPE_CHUNK_VARIANTS = 1024
 GENOTYPE_CHUNK_SAMPLES = 1024
-_COMPRESSION = {"compression": "gzip", "compression_opts": 1}
+GZIP_LEVEL = 1
+_COMPRESSION = {"compression": "gzip", "compression_opts": GZIP_LEVEL}
 _STR = h5py.string_dtype()
 
 
@@ -209,6 +213,65 @@ def _create_genotype_datasets(f: h5py.File, n_samples: int) -> tuple[h5py.Datase
     return gt, phased
 
 
+class _ChunkAppender:
+    """Appends rows to chunked, gzip-filtered datasets one whole HDF5 chunk at a time.
+
+    Each chunk is deflated by ``zlib.compress`` in a worker thread (zlib releases the
+    GIL, so the reader keeps parsing meanwhile) and placed with ``write_direct_chunk``:
+    the bytes are what HDF5's deflate filter would have written. Edge chunks are padded
+    to the full chunk shape, as HDF5 stores them.
+    """
+
+    def __init__(self, *datasets: h5py.Dataset, in_flight: int = 16):
+        self.datasets = datasets
+        self.pending: list[list[np.ndarray]] = [[] for _ in datasets]
+        self.n_pending = 0
+        self.n_rows = 0
+        self.in_flight = in_flight
+        self.pool = ThreadPoolExecutor(1)
+        self.queue: deque = deque()
+
+    def append(self, *arrays: np.ndarray) -> None:
+        for pending, array in zip(self.pending, arrays):
+            pending.append(array)
+        self.n_pending += len(arrays[0])
+        rows = self.datasets[0].chunks[0]
+        while self.n_pending >= rows:
+            self._flush(rows)
+
+    def __enter__(self) -> _ChunkAppender:
+        return self
+
+    def __exit__(self, exc_type, *_) -> None:
+        if exc_type is None:
+            if self.n_pending:
+                self._flush(self.n_pending)
+            self._write(keep=0)
+        self.pool.shutdown(cancel_futures=exc_type is not None)
+
+    def _flush(self, n: int) -> None:
+        row0 = self.n_rows
+        self.n_rows += n
+        self.n_pending -= n
+        for i, ds in enumerate(self.datasets):
+            block = np.concatenate(self.pending[i]) if len(self.pending[i]) > 1 else self.pending[i][0]
+            self.pending[i] = [block[n:]] if len(block) > n else []
+            ds.resize(self.n_rows, axis=0)
+            width = ds.chunks[1]
+            for col in range(0, ds.shape[1], width):
+                piece = np.zeros(ds.chunks, dtype=ds.dtype)
+                part = block[:n, col:col + width]
+                piece[: part.shape[0], : part.shape[1]] = part
+                offset = (row0, col) + (0,) * (ds.ndim - 2)
+                self.queue.append((ds, offset, self.pool.submit(zlib.compress, piece.tobytes(), GZIP_LEVEL)))
+        self._write(keep=self.in_flight)
+
+    def _write(self, keep: int) -> None:
+        while len(self.queue) > keep or (self.queue and self.queue[0][2].done()):
+            ds, offset, future = self.queue.popleft()
+            ds.id.write_direct_chunk(offset, future.result())
+
+
 def _write_strings(group: h5py.Group, name: str, values) -> None:
     values = np.asarray(values, dtype=object)
     group.create_dataset(name, data=values, dtype=_STR, **(_COMPRESSION if values.size else {}))
@@ -290,20 +353,16 @@ def write_cohort(
     with atomic_path(path, suffix=".h5") as tmp:
         with h5py.File(tmp, "w") as f:
             _write_header(f, source.samples, provenance)
-            gt, phased = _create_genotype_datasets(f, len(source.samples))
             missing = unphased = 0
-            with progress_bar("writing cohort", source.n_variants, show=show_progress) as bar:
+            with _ChunkAppender(*_create_genotype_datasets(f, len(source.samples))) as appender, \
+                    progress_bar("writing cohort", source.n_variants, show=show_progress) as bar:
                 for chunk in source.chunks():
                     missing += count_missing_calls(chunk.genotypes)
                     unphased += chunk.phased.size - int(np.count_nonzero(chunk.phased))
-                    n0, n = gt.shape[0], len(chunk)
-                    gt.resize(n0 + n, axis=0)
-                    phased.resize(n0 + n, axis=0)
-                    gt[n0:] = chunk.genotypes
-                    phased[n0:] = chunk.phased
+                    appender.append(chunk.genotypes, chunk.phased)
                     for name in meta:
                         meta[name].append(getattr(chunk, name))
-                    bar.advance(n)
+                    bar.advance(len(chunk))
             f.attrs["n_missing_calls"], f.attrs["n_unphased_calls"] = missing, unphased
             table = {k: _concat(v, k) for k, v in meta.items()}
             order = _sort_order(table)

@@ -28,7 +28,10 @@ class GenerateSummary:
 def synthesize(model_dir, *, n: int | None = None, populations: list[str] | None = None, sample: bool | None = None,
                hybridize_factor: int | None = None, seed: int | None = None, checkpoint: str = "best"):
     """A Cohort of ``n`` synthetic people per population, plus the epoch of the weights used."""
+    from .model import require_tensorflow
+
     config = read_config(model_dir)
+    require_tensorflow()
     seed = secrets.randbits(31) if seed is None else int(seed)
     labels = config["labels"]
     populations = populations or labels

@@ -155,6 +155,9 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str = "offs
           overrides: dict | None = None, blocks: BlockSpec | None = None, seed: int | None = None,
           resume: bool = False, jit_compile: bool | None = None, show_progress: bool = False) -> TrainSummary:
     """Train a conditional GAN on ``input`` and write (or continue) ``model_dir``."""
+    from .model import require_tensorflow
+
+    require_tensorflow()
     import keras
     import tensorflow as tf
 

@@ -48,3 +48,21 @@ def sim_files(tmp_path_factory, sim):
         "bp_position": sim.positions, "allele_1": sim.alt, "allele_2": sim.ref,
     })
     return files
+
+
+@pytest.fixture(scope="session")
+def sim_h5(tmp_path_factory, sim_files):
+    """The simulated cohort ingested into a cohort file."""
+    from ogan_vcf.convert import ingest
+
+    out = tmp_path_factory.mktemp("cohort") / "sim.h5"
+    ingest(sim_files["vcf_gz"], out, panel=sim_files["panel"])
+    return out
+
+
+@pytest.fixture(scope="session")
+def sim_cohort(sim_h5):
+    """The simulated cohort in memory (tests must not modify it in place)."""
+    from ogan_vcf.cohort import load
+
+    return load(sim_h5)

@@ -1,27 +1,19 @@
 """`ogan bias`: the paper's study design, reproducible by seed."""
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from ogan_vcf import cohort as cohort_mod
 from ogan_vcf.bias import bias, parse_keep
 from ogan_vcf.cli import app
-from ogan_vcf.convert import ingest
 from ogan_vcf.errors import InputError
 
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def sim_cohort(tmp_path_factory, sim_files):
-    out = tmp_path_factory.mktemp("bias") / "sim.h5"
-    ingest(sim_files["vcf_gz"], out, panel=sim_files["panel"])
-    return out
 
 
 def test_keeps_fractions_and_partitions_the_cohort(sim_cohort):
-    cohort = cohort_mod.load(sim_cohort)
+    cohort = sim_cohort
     r = bias(cohort, {"EAS": 0.2, "AFR": 0.5}, seed=1)
     assert r.table == {"AFR": (20, 10), "EUR": (20, 20), "EAS": (20, 4)}
     assert r.train.samples.population_counts() == {"AFR": 10, "EUR": 20, "EAS": 4}
@@ -42,8 +34,8 @@ def test_parse_keep_rejects_bad_text():
             parse_keep(text)
 
 
-def test_cli_writes_train_heldout_and_panels(tmp_path, sim_cohort):
-    r = runner.invoke(app, ["bias", str(sim_cohort), "--keep", "EAS=0.2,AFR=0.2", "--seed", "3",
+def test_cli_writes_train_heldout_and_panels(tmp_path, sim_h5):
+    r = runner.invoke(app, ["bias", str(sim_h5), "--keep", "EAS=0.2,AFR=0.2", "--seed", "3",
                             "-o", str(tmp_path / "train.vcf.gz"), "--no-progress"])
     assert r.exit_code == 0, r.output
     for name in ("train.vcf.gz", "train.vcf.gz.tbi", "train.panel", "train.heldout.vcf.gz", "train.heldout.panel"):
@@ -53,8 +45,8 @@ def test_cli_writes_train_heldout_and_panels(tmp_path, sim_cohort):
     assert len(panel) == 1 + 16 + 16
 
 
-def test_cli_unknown_population_is_one_line_and_no_output(tmp_path, sim_cohort):
-    r = runner.invoke(app, ["bias", str(sim_cohort), "--keep", "XYZ=0.2", "-o", str(tmp_path / "t.h5")])
+def test_cli_unknown_population_is_one_line_and_no_output(tmp_path, sim_h5):
+    r = runner.invoke(app, ["bias", str(sim_h5), "--keep", "XYZ=0.2", "-o", str(tmp_path / "t.h5")])
     assert r.exit_code == 1
     assert r.stderr.strip() == "ogan: error: unknown population 'XYZ'; the cohort has AFR, EUR, EAS"
     assert not list(tmp_path.iterdir())

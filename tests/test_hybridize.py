@@ -5,18 +5,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from ogan_vcf import cohort as cohort_mod
-from ogan_vcf.convert import ingest
 from ogan_vcf.errors import InputError
 from ogan_vcf.hybridize import BlockSpec, hybridize
 from ogan_vcf.hybridize.blocks import fixed_blocks, ld_blocks, map_blocks, read_genetic_map
 
 
-@pytest.fixture(scope="module")
-def sim_cohort(tmp_path_factory, sim_files):
-    out = tmp_path_factory.mktemp("hyb") / "sim.h5"
-    ingest(sim_files["vcf_gz"], out, panel=sim_files["panel"])
-    return cohort_mod.load(out)
 
 
 def members_of(cohort, pop):

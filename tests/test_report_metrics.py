@@ -5,18 +5,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from ogan_vcf import cohort as cohort_mod
-from ogan_vcf.convert import ingest
 from ogan_vcf.errors import InputError
 from ogan_vcf.report import compute_metrics, match_sites
 from ogan_vcf.report import metrics as m
 
 
 @pytest.fixture(scope="module")
-def real(tmp_path_factory, sim_files):
-    out = tmp_path_factory.mktemp("rep") / "sim.h5"
-    ingest(sim_files["vcf_gz"], out, panel=sim_files["panel"])
-    return cohort_mod.load(out)
+def real(sim_cohort):
+    return sim_cohort
 
 
 def with_genotypes(cohort, genotypes):

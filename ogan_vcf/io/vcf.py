@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cohort import Samples, VariantChunk, VariantSource, atomic_path
+from ..cohort import Samples, VariantChunk, VariantSource, _chunk_variants, atomic_path
 from ..errors import InputError, OutputError
 
 _BASES = frozenset("ACGTN")
@@ -117,7 +117,8 @@ class VcfSource:
         self.region = region
         self.provenance: list[dict] = []
         self.n_variants = None
-        self.chunk_variants = chunk_variants or max(256, (16 << 20) // (6 * len(names)))
+        # whole HDF5 chunks per write: a partial chunk would be decompressed and rewritten
+        self.chunk_variants = chunk_variants or _chunk_variants(len(names), 16 << 20)
         self.counts = Counter()
         self.notes: list[str] = []
         self.phased = True
