@@ -123,7 +123,8 @@ def build_gan(config: dict, preset: Preset, freq: np.ndarray | None):
     from .model.networks import build_critic, build_generator
 
     n_labels, k, n_snps = len(config["labels"]), config["n_classes"], len(config["variants"]["position"])
-    generator = build_generator(preset, n_snps, n_labels, k, freq)
+    generator = build_generator(preset, n_snps, n_labels, k, freq, starts=config.get("network_blocks"),
+                                seed=config["seed"])
     critic = build_critic(preset, n_snps, n_labels, k)
     gan = ConditionalGAN(generator, critic, preset, n_classes=k, seed=config["seed"])
     d_opt, g_opt = make_optimizers(preset)
@@ -185,18 +186,41 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str = "offs
     k = n_classes(phased)
     if not resume:
         config = _new_config(cohort, model, chosen, labels_names, phased, seed, data, jit_compile)
+        if chosen.architecture == "templates":
+            from .hybridize.blocks import ld_blocks
+
+            spec = BlockSpec(min_snps=max(1, chosen.block_snps // 4), max_snps=chosen.block_snps)
+            config["network_blocks"] = ld_blocks(data.genotypes, data.variant_contig, spec).tolist()
         model_dir.mkdir(parents=True, exist_ok=True)
         with atomic_path(model_dir / "config.json") as tmp:
             tmp.write_text(json.dumps(config, indent=1))
     freq = class_frequencies(classes, labels, len(labels_names), k)
     gan = build_gan(config, chosen, freq)
     state = {"epoch": 0, "best_quality": None, "best_epoch": 0}
+    if chosen.architecture == "templates" and not resume:
+        init_templates(gan.generator, classes, labels, len(labels_names), chosen.templates, seed)
     if resume:
         state = _load_state(model_dir / "checkpoints" / "last.npz", gan)
     quality = Quality(encode(cohort.genotypes, phased), np.array([labels_names.index(p) for p in
                       cohort.samples.populations]), labels_names, phased, cohort.variant_position,
                       chosen.eval_samples, seed, samples_by_default(chosen))
     return _fit(gan, chosen, config, classes, labels, quality, state, model_dir, seed, show_progress)
+
+
+def init_templates(generator, classes: np.ndarray, labels: np.ndarray, n_labels: int, k: int, seed: int) -> None:
+    """Codebook start: each population's templates are blocks of its own training genomes,
+    and its prior picks among them uniformly (so step 0 draws hybridizer-like offspring)."""
+    rng = np.random.default_rng(seed)
+    owner = np.arange(k) % n_labels
+    rows = np.empty(k, dtype=np.int64)
+    for label in range(n_labels):
+        members = np.flatnonzero(labels == label)
+        rows[owner == label] = rng.choice(members, (owner == label).sum(), replace=len(members) < k // n_labels + 1)
+    generator.get_layer("logits").set_templates(classes[rows])
+    prior = generator.get_layer("template_prior")
+    n_blocks = prior.embeddings.shape[1] // k
+    table = np.where(owner[None, :] == np.arange(n_labels)[:, None], 0.0, -8.0).astype("float32")
+    prior.embeddings.assign(np.tile(table, (1, n_blocks)))
 
 
 def _new_config(cohort, model, preset, labels, phased, seed, data, jit_compile) -> dict:

@@ -143,3 +143,26 @@ def test_train_refuses_missing_calls_and_unknown_preset(tmp_path, data_dir):
                             "-o", str(tmp_path / "m"), "--preset", "huge"])
     assert r.exit_code == 1 and "--preset must be one of paper, cpu, tiny" in r.stderr
     assert not (tmp_path / "m").exists()
+
+
+def test_template_generator_starts_from_its_populations_blocks(sim_cohort):
+    """Before training, every generated block is one training genome's block of the same label."""
+    from ogan_vcf.hybridize.blocks import BlockSpec, ld_blocks
+    from ogan_vcf.model.presets import make_preset
+    from ogan_vcf.train import build_gan, init_templates
+
+    preset = make_preset("tiny", "offspring", architecture="templates", templates=12, block_snps=50)
+    classes = encode(sim_cohort.genotypes, True)
+    labels = np.array([["AFR", "EUR", "EAS"].index(p) for p in sim_cohort.samples.populations], dtype=np.int32)
+    starts = ld_blocks(sim_cohort.genotypes, sim_cohort.variant_contig, BlockSpec(min_snps=12, max_snps=50))
+    config = {"labels": ["AFR", "EUR", "EAS"], "n_classes": 4, "seed": 3, "network_blocks": starts.tolist(),
+              "variants": {"position": list(range(200))}}
+    gan = build_gan(config, preset, None)
+    init_templates(gan.generator, classes, labels, 3, preset.templates, seed=3)
+    want = np.repeat(np.arange(3), 10).astype(np.int32)
+    noise = np.random.default_rng(0).normal(size=(30, preset.noise_dim)).astype("float32")
+    made = np.asarray(gan.generator([noise, want])).argmax(axis=-1)[:, :200]
+    for row, label in zip(made, want):
+        for a, b in zip(starts[:-1], starts[1:]):
+            members = classes[labels == label, a:b]
+            assert (members == row[a:b]).all(axis=1).any()

@@ -27,10 +27,69 @@ from .presets import Preset
 
 
 def padded_length(n_snps: int, preset: Preset) -> int:
-    """SNPs padded to what the networks need: a multiple of 4 (paper) or of the blocks
-    and the critic's two strided stages (blocks)."""
-    multiple = 4 if preset.architecture == "paper" else math.lcm(preset.block_snps, preset.critic_patch * 4)
+    """SNPs padded to what the networks need: a multiple of 4 (paper), of the blocks and
+    the critic's two strided stages (blocks), or of the critic's stages (templates)."""
+    multiple = {"paper": 4, "blocks": math.lcm(preset.block_snps, preset.critic_patch * 4)}.get(
+        preset.architecture, preset.critic_patch * 4)
     return -(-n_snps // multiple) * multiple
+
+
+class GumbelChoice(layers.Layer):
+    """Straight-through Gumbel-softmax: a one-hot draw forward, the softmax's gradient back."""
+
+    def __init__(self, temperature: float, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.temperature = temperature
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, logits):
+        uniform = keras.random.uniform(ops.shape(logits), 1e-6, 1.0 - 1e-6, seed=self.seed_generator)
+        soft = ops.softmax((logits - ops.log(-ops.log(uniform))) / self.temperature, axis=-1)
+        hard = ops.one_hot(ops.argmax(soft, axis=-1), ops.shape(logits)[-1])
+        return hard + soft - ops.stop_gradient(soft)
+
+
+class BlockTemplates(layers.Layer):
+    """(batch, blocks, K) template choices -> (batch, L_padded, classes) logits.
+
+    Block b of the genome is the chosen mix of its K learned templates (logits over the
+    classes of each SNP of the block); blocks have their own lengths (``starts``), so a
+    template table is (blocks, K, longest block * classes) and ``index`` picks the real SNPs.
+    """
+
+    def __init__(self, starts, n_templates: int, n_classes: int, length: int, **kwargs):
+        super().__init__(**kwargs)
+        self.starts = [int(x) for x in starts]
+        self.n_templates, self.n_classes, self.length = n_templates, n_classes, length
+        sizes = np.diff(self.starts)
+        self.longest = int(sizes.max())
+        self.index = np.concatenate([b * self.longest + np.arange(n) for b, n in enumerate(sizes)]).astype("int32")
+
+    def build(self, input_shape):
+        shape = (len(self.starts) - 1, self.n_templates, self.longest * self.n_classes)
+        self.templates = self.add_weight(shape=shape, initializer="zeros", name="templates")
+
+    def call(self, choice):
+        x = ops.einsum("bnk,nko->bno", choice, self.templates)
+        x = ops.reshape(x, (-1, (len(self.starts) - 1) * self.longest, self.n_classes))
+        x = ops.take(x, self.index, axis=1)
+        pad = self.length - self.starts[-1]
+        if pad:  # padding SNPs: class 0 for sure, as in the padded real data
+            fill = ops.one_hot(ops.zeros((ops.shape(x)[0], pad), "int32"), self.n_classes) * 16.0
+            x = ops.concatenate([x, fill], axis=1)
+        return x
+
+    def set_templates(self, classes: np.ndarray, sharpness: float = 8.0) -> None:
+        """Initialise from (K, V) training classes: each template is one genome's block."""
+        table = np.zeros(self.templates.shape, dtype="float32")
+        for b, (a, z) in enumerate(zip(self.starts[:-1], self.starts[1:])):
+            block = np.eye(self.n_classes, dtype="float32")[classes[:, a:z]] * sharpness  # (K, n, C)
+            table[b, :, : (z - a) * self.n_classes] = block.reshape(len(classes), -1)
+        self.templates.assign(table)
+
+    def get_config(self):
+        return {**super().get_config(), "starts": self.starts, "n_templates": self.n_templates,
+                "n_classes": self.n_classes, "length": self.length}
 
 
 class BlockDense(layers.Layer):
@@ -53,11 +112,22 @@ class BlockDense(layers.Layer):
 
 
 def build_generator(preset: Preset, n_snps: int, n_labels: int, n_classes: int,
-                    class_frequencies: np.ndarray | None = None) -> keras.Model:
+                    class_frequencies: np.ndarray | None = None, *, starts=None, seed: int | None = None,
+                    ) -> keras.Model:
     """noise (noise_dim,), label () -> logits (L_padded, n_classes)."""
     length = padded_length(n_snps, preset)
     noise = keras.Input((preset.noise_dim,), name="noise")
     label = keras.Input((), dtype="int32", name="label")
+    if preset.architecture == "templates":
+        blocks = len(starts) - 1
+        embedded = layers.Flatten()(layers.Embedding(n_labels, preset.label_dim)(label))
+        x = layers.LeakyReLU(0.2)(layers.Dense(preset.hidden)(layers.Concatenate()([noise, embedded])))
+        x = layers.Dense(blocks * preset.templates, kernel_initializer="zeros")(x)
+        prior = layers.Flatten()(layers.Embedding(n_labels, blocks * preset.templates, name="template_prior")(label))
+        choice_logits = layers.Reshape((blocks, preset.templates))(layers.Add()([x, prior]))
+        choice = GumbelChoice(preset.temperature, seed, name="template_choice")(choice_logits)
+        logits = BlockTemplates(starts, preset.templates, n_classes, length, name="logits")(choice)
+        return keras.Model([noise, label], logits, name="generator")
     if preset.architecture == "paper":
         embedded = layers.Flatten()(layers.Embedding(n_labels, preset.noise_dim)(label))
         x = layers.Multiply()([noise, embedded])

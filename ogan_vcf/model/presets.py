@@ -43,6 +43,9 @@ class Preset:
     hidden: int = 256
     critic_patch: int = 8
     critic_filters: tuple[int, int] = (32, 64)
+    # "templates" architecture: LD-aware blocks of at most block_snps SNPs, each decoded from
+    # a codebook of ``templates`` learned block patterns (templates_per_population per label)
+    templates: int = 320
     # bookkeeping
     eval_every: int = 1  # epochs between quality evaluations (and checkpoints)
     eval_samples: int = 200  # generated per population for the quality score
@@ -53,8 +56,12 @@ class Preset:
 
 PRESETS = {
     "paper": Preset("paper", "paper", eval_every=10),
-    "cpu": Preset("cpu", "blocks", noise_dim=64, label_dim=32, batch_size=64, epochs=60, lr=4e-4, critic_lr=1e-4,
-                  clip=None, spectral_norm=True, output="gumbel", temperature=0.5, dropout=0.3),
+    "cpu": Preset("cpu", "templates", noise_dim=64, label_dim=32, batch_size=64, epochs=20, lr=2e-4,
+                  critic_lr=1e-4, clip=None, spectral_norm=True, output="gumbel", temperature=0.5, dropout=0.3,
+                  block_snps=400, templates=320),
+    "cpu-blocks": Preset("cpu-blocks", "blocks", noise_dim=64, label_dim=32, batch_size=64, epochs=60, lr=4e-4,
+                         critic_lr=1e-4, clip=None, spectral_norm=True, output="gumbel", temperature=0.5,
+                         dropout=0.3),
     "tiny": Preset("tiny", "blocks", noise_dim=8, label_dim=4, batch_size=8, epochs=2, lr=1e-3, clip=0.05,
                    output="gumbel", block_snps=16, block_latent=4, hidden=16, critic_filters=(4, 8),
                    eval_samples=8),
