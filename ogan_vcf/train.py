@@ -208,19 +208,21 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str = "offs
 
 
 def init_templates(generator, classes: np.ndarray, labels: np.ndarray, n_labels: int, k: int, seed: int) -> None:
-    """Codebook start: each population's templates are blocks of its own training genomes,
-    and its prior picks among them uniformly (so step 0 draws hybridizer-like offspring)."""
+    """Codebook start: each population's templates are blocks of its own training genomes, drawn
+    afresh for every block, and its prior picks among them uniformly (so step 0 draws
+    hybridizer-like genomes)."""
     rng = np.random.default_rng(seed)
     owner = np.arange(k) % n_labels
-    rows = np.empty(k, dtype=np.int64)
+    layer = generator.get_layer("logits")
+    n_blocks = len(layer.starts) - 1
+    rows = np.empty((n_blocks, k), dtype=np.int64)
     for label in range(n_labels):
         members = np.flatnonzero(labels == label)
-        rows[owner == label] = rng.choice(members, (owner == label).sum(), replace=len(members) < k // n_labels + 1)
-    generator.get_layer("logits").set_templates(classes[rows])
-    prior = generator.get_layer("template_prior")
-    n_blocks = prior.embeddings.shape[1] // k
+        per = int((owner == label).sum())
+        rows[:, owner == label] = [rng.choice(members, per, replace=len(members) < per) for _ in range(n_blocks)]
+    layer.set_templates(classes, rows)
     table = np.where(owner[None, :] == np.arange(n_labels)[:, None], 0.0, -8.0).astype("float32")
-    prior.embeddings.assign(np.tile(table, (1, n_blocks)))
+    generator.get_layer("template_prior").embeddings.assign(np.tile(table, (1, n_blocks)))
 
 
 def _new_config(cohort, model, preset, labels, phased, seed, data, jit_compile) -> dict:

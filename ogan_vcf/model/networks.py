@@ -79,12 +79,13 @@ class BlockTemplates(layers.Layer):
             x = ops.concatenate([x, fill], axis=1)
         return x
 
-    def set_templates(self, classes: np.ndarray, sharpness: float = 8.0) -> None:
-        """Initialise from (K, V) training classes: each template is one genome's block."""
+    def set_templates(self, classes: np.ndarray, rows: np.ndarray, sharpness: float = 8.0) -> None:
+        """Initialise template k of block b as block b of training genome ``rows[b, k]``
+        (classes: (S, V)); rows differ between blocks, so an index names no one person."""
         table = np.zeros(self.templates.shape, dtype="float32")
         for b, (a, z) in enumerate(zip(self.starts[:-1], self.starts[1:])):
-            block = np.eye(self.n_classes, dtype="float32")[classes[:, a:z]] * sharpness  # (K, n, C)
-            table[b, :, : (z - a) * self.n_classes] = block.reshape(len(classes), -1)
+            block = np.eye(self.n_classes, dtype="float32")[classes[rows[b], a:z]] * sharpness  # (K, n, C)
+            table[b, :, : (z - a) * self.n_classes] = block.reshape(rows.shape[1], -1)
         self.templates.assign(table)
 
     def get_config(self):
