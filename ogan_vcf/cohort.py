@@ -395,7 +395,7 @@ def _rewrite_sorted(tmp: Path, order: np.ndarray, source, table, show_progress: 
             n = len(order)
             gt.resize(n, axis=0)
             phased.resize(n, axis=0)
-            step = _chunk_variants(gt.shape[1])
+            step = variants_per_chunk(gt.shape[1])
             with progress_bar("sorting variants", n, show=show_progress) as bar:
                 for start in range(0, n, step):
                     rows = order[start:start + step]
@@ -406,7 +406,7 @@ def _rewrite_sorted(tmp: Path, order: np.ndarray, source, table, show_progress: 
                     bar.advance(len(rows))
 
 
-def _chunk_variants(n_samples: int, budget_bytes: int = 64 << 20) -> int:
+def variants_per_chunk(n_samples: int, budget_bytes: int = 64 << 20) -> int:
     """Variants per read chunk so that one chunk of genotypes stays near ``budget_bytes``."""
     rows = budget_bytes // max(1, 3 * n_samples)
     return int(max(GENOTYPE_CHUNK_VARIANTS, rows // GENOTYPE_CHUNK_VARIANTS * GENOTYPE_CHUNK_VARIANTS))
@@ -494,7 +494,7 @@ class CohortFile:
 
     def chunks(self, size: int | None = None) -> Iterator[VariantChunk]:
         """Yield VariantChunks of ``size`` variants (default: about 64 MB each)."""
-        size = size or _chunk_variants(len(self.samples))
+        size = size or variants_per_chunk(len(self.samples))
         gt, phased = self._file["call_genotype"], self._file["call_genotype_phased"]
         for start in range(0, self.n_variants, size):
             s = slice(start, start + size)

@@ -59,7 +59,7 @@ def test_sorting_many_chunks_matches_a_sorted_reference(tmp_path, sim, monkeypat
                          [sim.alt[i] for i in order], [sim.ids[i] for i in order], sim.samples, sim.populations)
     vcf = write_vcf_text(tmp_path / "shuffled.vcf", shuffled)
     panel = write_panel_text(tmp_path / "p.panel", sim.samples, sim.populations)
-    monkeypatch.setattr(cohort_mod, "_chunk_variants", lambda n_samples: 17)
+    monkeypatch.setattr(cohort_mod, "variants_per_chunk", lambda n_samples: 17)
     s = ingest(vcf, tmp_path / "c.h5", panel=panel)
     assert s.resorted
     c = cohort_mod.load(tmp_path / "c.h5")

@@ -125,7 +125,7 @@ class PlinkSource:
                                np.zeros(counts.shape, dtype=bool))
 
     def close(self) -> None:
-        self._bed.__del__() if hasattr(self._bed, "__del__") else None
+        self._bed.__exit__(None, None, None)
 
 
 _SEX_CODE = {"male": 1, "m": 1, "1": 1, "female": 2, "f": 2, "2": 2}

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cohort import Samples, VariantChunk, VariantSource, _chunk_variants, atomic_path
+from ..cohort import Samples, VariantChunk, VariantSource, variants_per_chunk, atomic_path
 from ..errors import InputError, OutputError
 
 _BASES = frozenset("ACGTN")
@@ -118,7 +118,7 @@ class VcfSource:
         self.provenance: list[dict] = []
         self.n_variants = None
         # whole HDF5 chunks per write: a partial chunk would be decompressed and rewritten
-        self.chunk_variants = chunk_variants or _chunk_variants(len(names), 16 << 20)
+        self.chunk_variants = chunk_variants or variants_per_chunk(len(names), 16 << 20)
         self.counts = Counter()
         self.notes: list[str] = []
         self.phased = True
