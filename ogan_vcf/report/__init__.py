@@ -19,16 +19,21 @@ from . import metrics as m
 from .data import PlotData
 
 SCHEMA_VERSION = 1
-CONCERNS = {
-    "exact_copy_fraction": (lambda v: v > 0, "{:.1%} of synthetic genomes are exact copies of a training genome"),
-    "dcr_ratio": (lambda v: v < 0.8, "synthetic genomes sit closer to training genomes than fresh real genomes do "
-                                     "(DCR ratio {:.2f} < 0.8): a sign of memorisation"),
-    "aa_ts": (lambda v: v < 0.4, "nearest-neighbour adversarial accuracy {:.2f} < 0.4: synthetic genomes are "
-                                 "nearer to training genomes than training genomes are to each other"),
-    "membership_auc": (lambda v: v > 0.6, "training genomes can be told from held-out genomes by their distance "
-                                          "to the synthetic set (AUC {:.2f} > 0.6): membership leaks"),
-    "max_kinship": (lambda v: v >= m.FIRST_DEGREE, "a synthetic genome is a first-degree relative or closer of a "
-                                                   "training genome (KING kinship {:.3f} >= 0.177)"),
+CONCERNS = {  # key: (is it a concern, given every privacy number; what to say)
+    "exact_copy_fraction": (lambda p: p["exact_copy_fraction"] > 0,
+                            "{exact_copy_fraction:.1%} of synthetic genomes are exact copies of a training genome"),
+    "dcr_ratio": (lambda p: p["dcr_ratio"] < 0.8, "synthetic genomes sit closer to training genomes than fresh real "
+                                                  "genomes do (DCR ratio {dcr_ratio:.2f} < 0.8): a sign of memorisation"),
+    "aa_ts": (lambda p: p["aa_ts"] < 0.4, "nearest-neighbour adversarial accuracy {aa_ts:.2f} < 0.4: synthetic genomes "
+                                          "are nearer to training genomes than training genomes are to each other"),
+    "membership_auc": (lambda p: p["membership_auc"] > 0.6,
+                       "training genomes can be told from held-out genomes by their distance to the synthetic set "
+                       "(AUC {membership_auc:.2f} > 0.6): membership leaks"),
+    "max_kinship": (lambda p: p["max_kinship"] >= m.FIRST_DEGREE and (
+        p.get("first_degree_fraction_holdout") is None
+        or p["first_degree_fraction"] > p["first_degree_fraction_holdout"] + 0.05),
+        "{first_degree_fraction:.1%} of synthetic genomes are first-degree relatives or closer of a training genome "
+        "(KING kinship >= 0.177, max {max_kinship:.3f}), more than held-out real genomes are"),
 }
 
 
@@ -199,8 +204,8 @@ def _privacy(R, S, real, train, ia, phased, plot, limits, rng, notes) -> dict:
         out["dcr_ratio"] = out["membership_auc"] = None
         notes.append("every real genome was in training: no held-out genomes, so no DCR ratio or membership test")
     out.update(_runs_and_kinship(R, S, T, holdout, plot, limits, rng))
-    out["concerns"] = [text.format(out[key]) for key, (flag, text) in CONCERNS.items()
-                       if out.get(key) is not None and flag(out[key])]
+    out["concerns"] = [text.format(**out) for key, (flag, text) in CONCERNS.items()
+                       if out.get(key) is not None and flag(out)]
     return out
 
 
@@ -230,6 +235,11 @@ def _runs_and_kinship(R, S, T, holdout, plot, limits, rng) -> dict:
     plot.kinship = kinship
     out["max_kinship"] = float(kinship.max()) if len(kinship) else None
     out["first_degree_fraction"] = float(np.mean(kinship >= m.FIRST_DEGREE)) if len(kinship) else None
+    if len(holdout.dosage):  # the yardstick: unrelated real people, scored the same way
+        h_rows = m.sample_rows(len(holdout.dosage), limits["kinship_synthetic"], rng)
+        held = m.king_robust_max(holdout.dosage[h_rows], T.dosage)
+        out["max_kinship_holdout"] = float(held.max())
+        out["first_degree_fraction_holdout"] = float(np.mean(held >= m.FIRST_DEGREE))
     return out
 
 
