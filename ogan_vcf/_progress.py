@@ -27,6 +27,9 @@ class _NoBar:
     def update_total(self, total: int | None) -> None:  # noqa: D102
         pass
 
+    def describe(self, text: str) -> None:  # noqa: D102
+        pass
+
 
 class _Bar:
     def __init__(self, progress: Progress, task_id: int):
@@ -38,6 +41,9 @@ class _Bar:
 
     def update_total(self, total: int | None) -> None:
         self._progress.update(self._task, total=total)
+
+    def describe(self, text: str) -> None:
+        self._progress.update(self._task, description=text)
 
 
 @contextlib.contextmanager

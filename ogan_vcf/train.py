@@ -178,7 +178,10 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str = "offs
     if not phased and cohort.phased.any():
         raise InputError(f"{input}: partly phased; phase every call (e.g. Beagle) or none before training")
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    if tf.config.list_physical_devices("GPU"):
+        keras.mixed_precision.set_global_policy("mixed_float16")  # scores and logits are cast to float32
+    else:
+        tf.config.experimental.enable_op_determinism()
     data = training_cohort(cohort, model if not resume else config["model"], blocks or BlockSpec(), seed)
     labels_names = list(cohort.samples.population_counts())
     classes = encode(data.genotypes, phased)
@@ -277,6 +280,8 @@ def _fit(gan, preset, config, classes, labels, quality, state, model_dir, seed, 
                 _save_state(Path(model_dir) / "checkpoints" / "last.npz", gan, done, state)
             state["epoch"] = done
             _append_history(history_path, row, fields)
+            bar.describe(f"{config['model']} epoch {done}/{preset.epochs} d {row['d_loss']:.3f} "
+                         f"g {row['g_loss']:.3f}" + (f" q {row['quality']:.3f}" if "quality" in row else ""))
 
     with progress_bar(f"training {config['model']}", steps_per_epoch * (preset.epochs - t0), show=show_progress) as bar:
         try:

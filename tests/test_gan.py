@@ -141,7 +141,7 @@ def test_train_refuses_missing_calls_and_unknown_preset(tmp_path, data_dir):
     assert r.exit_code == 1 and "cannot be used for training" in r.stderr
     r = runner.invoke(app, ["train", str(data_dir / "unphased.vcf"), "-p", str(data_dir / "three.panel"),
                             "-o", str(tmp_path / "m"), "--preset", "huge"])
-    assert r.exit_code == 1 and "--preset must be one of paper, cpu, tiny" in r.stderr
+    assert r.exit_code == 1 and "--preset must be one of paper, cpu, cpu-blocks, tiny" in r.stderr
     assert not (tmp_path / "m").exists()
 
 

@@ -15,12 +15,14 @@ from .presets import Preset
 
 
 def critic_loss(kind: str, real_score, fake_score):
+    real_score, fake_score = tf.cast(real_score, tf.float32), tf.cast(fake_score, tf.float32)
     if kind == "hinge":
         return tf.reduce_mean(tf.nn.relu(1.0 - real_score)) + tf.reduce_mean(tf.nn.relu(1.0 + fake_score))
     return tf.reduce_mean(fake_score) - tf.reduce_mean(real_score)
 
 
 def generator_loss(kind: str, fake_score):
+    fake_score = tf.cast(fake_score, tf.float32)
     if kind == "hinge":  # Keras hinge(+1, D(fake)), as in the notebook
         return tf.reduce_mean(tf.nn.relu(1.0 - fake_score))
     return -tf.reduce_mean(fake_score)
@@ -66,13 +68,15 @@ class ConditionalGAN(keras.Model):
                 fake = self.fake(labels, training=True)
                 d_loss = critic_loss(kind, self.critic([real, labels], training=True),
                                      self.critic([fake, labels], training=True))
-            grads = tape.gradient(d_loss, self.critic.trainable_weights)
+                scaled = self.d_optimizer.scale_loss(d_loss)  # loss scaling under mixed precision
+            grads = tape.gradient(scaled, self.critic.trainable_weights)
             self.d_optimizer.apply_gradients(zip(grads, self.critic.trainable_weights))
             for kernel in self._clip:
                 kernel.assign(tf.clip_by_value(kernel, -self.preset.clip, self.preset.clip))
         with tf.GradientTape() as tape:
             g_loss = generator_loss(kind, self.critic([self.fake(labels, training=True), labels], training=True))
-        grads = tape.gradient(g_loss, self.generator.trainable_weights)
+            scaled = self.g_optimizer.scale_loss(g_loss)
+        grads = tape.gradient(scaled, self.generator.trainable_weights)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
@@ -80,8 +84,14 @@ class ConditionalGAN(keras.Model):
 
 
 def make_optimizers(preset: Preset):
-    """(critic, generator) optimizers: Adam(beta1, beta2, amsgrad) or RMSprop, per the papers."""
+    """(critic, generator) optimizers: Adam(beta1, beta2, amsgrad) or RMSprop, per the papers;
+    wrapped for dynamic loss scaling under a mixed-precision policy (GPU)."""
     rates = (preset.critic_lr or preset.lr, preset.lr)
     if preset.optimizer == "rmsprop":
-        return tuple(keras.optimizers.RMSprop(lr) for lr in rates)
-    return tuple(keras.optimizers.Adam(lr, beta_1=preset.beta_1, beta_2=preset.beta_2, amsgrad=True) for lr in rates)
+        optimizers = [keras.optimizers.RMSprop(lr) for lr in rates]
+    else:
+        optimizers = [keras.optimizers.Adam(lr, beta_1=preset.beta_1, beta_2=preset.beta_2, amsgrad=True)
+                      for lr in rates]
+    if keras.mixed_precision.global_policy().compute_dtype == "float16":
+        optimizers = [keras.optimizers.LossScaleOptimizer(o) for o in optimizers]
+    return tuple(optimizers)
