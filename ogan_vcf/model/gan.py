@@ -64,8 +64,8 @@ class ConditionalGAN(keras.Model):
         real = tf.one_hot(tf.cast(classes, tf.int32), self.n_classes)
         kind = self.preset.loss
         for _ in range(self.preset.d_steps):
+            fake = tf.stop_gradient(self.fake(labels, training=True))  # outside the tape: not recorded
             with tf.GradientTape() as tape:
-                fake = self.fake(labels, training=True)
                 d_loss = critic_loss(kind, self.critic([real, labels], training=True),
                                      self.critic([fake, labels], training=True))
                 scaled = self.d_optimizer.scale_loss(d_loss)  # loss scaling under mixed precision
