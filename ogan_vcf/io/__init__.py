@@ -73,9 +73,10 @@ def read_cohort(path: str | os.PathLike, *, panel: str | os.PathLike | None = No
 
     from ..cohort import load
 
-    if input_kind(path) == "cohort" and panel is None and region is None:
+    kind = input_kind(path)
+    if kind == "cohort" and panel is None and region is None:
         return load(path)
-    if input_kind(path) != "cohort" and panel is None:
+    if kind != "cohort" and panel is None:
         raise InputError(f"{path}: a VCF/BCF/PLINK input needs --panel to label its samples")
     source = open_source(path, panel=panel, label_column=label_column, region=region)
     with tempfile.TemporaryDirectory(prefix="ogan-") as tmp:
