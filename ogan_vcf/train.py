@@ -174,7 +174,7 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str = "offs
         seed = secrets.randbits(31) if seed is None else int(seed)
     cohort = read_cohort(input, panel=panel, label_column=label_column, show_progress=show_progress)
     phased = bool(cohort.phased.all())
-    encode(cohort.genotypes, phased, source=str(input))  # refuses missing calls before any work
+    real_classes = encode(cohort.genotypes, phased, source=str(input))  # refuses missing calls first
     if not phased and cohort.phased.any():
         raise InputError(f"{input}: partly phased; phase every call (e.g. Beagle) or none before training")
     keras.utils.set_random_seed(seed)
@@ -204,7 +204,7 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str = "offs
         init_templates(gan.generator, classes, labels, len(labels_names), chosen.templates, seed)
     if resume:
         state = _load_state(model_dir / "checkpoints" / "last.npz", gan)
-    quality = Quality(encode(cohort.genotypes, phased), np.array([labels_names.index(p) for p in
+    quality = Quality(real_classes, np.array([labels_names.index(p) for p in
                       cohort.samples.populations]), labels_names, phased, cohort.variant_position,
                       chosen.eval_samples, seed, samples_by_default(chosen))
     return _fit(gan, chosen, config, classes, labels, quality, state, model_dir, seed, show_progress)
