@@ -420,6 +420,76 @@ def generate(
     ]))
 
 
+@app.command()
+@handle_errors
+def pipeline(
+    input: InputArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Study directory (created; re-running "
+                                         "continues it).")],
+    panel: PanelOpt = None,
+    keep: Annotated[Optional[str], typer.Option("--keep", help="The paper's study: keep these fractions, "
+                                                "e.g. EAS=0.2,AFR=0.2,SAS=0.2, train on that and compare with "
+                                                "the full cohort. Without it: train on the cohort as it is "
+                                                "and write a balanced synthetic cohort.")] = None,
+    model: Annotated[str, typer.Option("--model", help="offspring, ppo, pgcgan, a comma list, or all "
+                                       "(adds comparison.html).")] = "offspring",
+    preset: Annotated[str, typer.Option("--preset", help="cpu, paper (GPU) or tiny (tests).")] = "cpu",
+    epochs: Annotated[Optional[int], typer.Option("--epochs")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size")] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate of both networks.")] = None,
+    d_steps: Annotated[Optional[int], typer.Option("--d-steps", help="Critic updates per generator "
+                                                   "update.")] = None,
+    block_size: Annotated[Optional[int], typer.Option("--block-size", help="Hybridizer: fixed blocks "
+                                                      "of N SNPs instead of LD-aware blocks.")] = None,
+    n: Annotated[Optional[int], typer.Option("--n", help="Synthetic people per population [default: the "
+                                             "largest population of the full cohort].")] = None,
+    hybridize_factor: Annotated[Optional[int], typer.Option("--hybridize-factor", help="The second "
+                                                            "hybridizer's factor (the paper: 4).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of every step [default: the study's "
+                                                "seed when continuing, else random].")] = None,
+    label_column: LabelOpt = None,
+    progress: ProgressOpt = True,
+) -> None:
+    """Run the whole study (bias, train, generate, report) or the production use in one command.
+
+    Re-running skips finished steps, re-runs what a changed option affects, and resumes a stopped
+    training run from its last checkpoint.
+
+    Example: [bold]ogan pipeline cohort.vcf.gz -p cohort.panel --keep EAS=0.2,AFR=0.2,SAS=0.2 --model all -o study/[/]
+    """
+    from .pipeline import pipeline as run
+
+    overrides = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "d_steps": d_steps}
+    s = run(input, output, panel=panel, label_column=label_column, keep=keep, models=model, preset=preset,
+            overrides={k: v for k, v in overrides.items() if v is not None}, block_size=block_size, n=n,
+            hybridize_factor=hybridize_factor, seed=seed, show_progress=progress,
+            log=lambda text: console.print(f"[dim]pipeline:[/] {text}", highlight=False))
+    steps = Table(title=f"pipeline ({s.design}, seed {s.seed}): {s.out_dir}", title_justify="left",
+                  title_style="bold")
+    for header in ("step", "ran", "seconds"):
+        steps.add_column(header, justify="right" if header == "seconds" else "left")
+    for step in s.steps:
+        steps.add_row(step.name, "yes" if step.ran else "up to date", f"{step.seconds:.0f}")
+    console.print(steps)
+    focus = [p for p in next(iter(s.headline.values())) if p != "overall"]
+    table = Table(title="headline: synthetic vs the full real cohort", title_justify="left", title_style="bold")
+    table.add_column("measure")
+    for name in s.headline:
+        table.add_column(name, justify="right")
+    rows = [(f"{label} {pop}", lambda row, pop=pop, key=key: row[pop][key])
+            for key, label in (("maf_r", "MAF r"), ("ld_r", "LD r")) for pop in focus]
+    rows += [(label, lambda row, key=key: row["overall"][key]) for key, label in (
+        ("label_accuracy", "label accuracy"), ("duplicate_fraction", "duplicates"),
+        ("exact_copy_fraction", "exact copies"), ("dcr_ratio", "DCR ratio"), ("aa_ts", "AA_TS"),
+        ("concerns", "privacy concerns"))]
+    for label, get in rows:
+        table.add_row(label, *(_fmt(get(row)) for row in s.headline.values()))
+    console.print(table)
+    where = [s.summary_path, *([s.comparison_path] if s.comparison_path else []),
+             *(str(Path(s.out_dir) / "reports" / m / "report.html") for m in s.models)]
+    console.print("open: " + "\n      ".join(where), highlight=False)
+
+
 def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 

@@ -58,7 +58,7 @@ def synthesize(model_dir, *, n: int | None = None, populations: list[str] | None
     for pop in populations:
         label = np.full(n_net, labels.index(pop), dtype=np.int32)
         noise = rng.normal(size=(n_net, preset.noise_dim)).astype("float32")
-        logits = np.asarray(gan.generator.predict([noise, label], batch_size=256, verbose=0))[:, :n_snps]
+        logits = run_generator(gan.generator, noise, label, n_snps)
         parts.append(draw_classes(logits, sample, rng))
     cohort = _cohort(config, np.concatenate(parts), populations, n_net, Path(model_dir))
     if factor > 1:
@@ -69,6 +69,13 @@ def synthesize(model_dir, *, n: int | None = None, populations: list[str] | None
         cohort = cohort.take_samples(keep)
     cohort.samples.ids[:] = [f"SYN_{p}_{i + 1:06d}" for p in populations for i in range(n)]
     return cohort, state["epoch"], seed
+
+
+def run_generator(generator, noise: np.ndarray, labels: np.ndarray, n_snps: int, batch: int = 256) -> np.ndarray:
+    """Generator logits (n, n_snps, classes) in batches (a direct call: no tf.data pipeline)."""
+    parts = [np.asarray(generator([noise[i:i + batch], labels[i:i + batch]], training=False))[:, :n_snps]
+             for i in range(0, len(labels), batch)]
+    return np.concatenate(parts).astype(np.float32, copy=False)
 
 
 def draw_classes(logits: np.ndarray, sample: bool, rng: np.random.Generator) -> np.ndarray:

@@ -75,9 +75,9 @@ class Quality:
 
     def __call__(self, generator, noise_dim: int, n_snps: int) -> dict:
         noise = np.random.default_rng(self.noise_rng_seed).normal(size=(len(self.labels), noise_dim))
-        from .generate import draw_classes
+        from .generate import draw_classes, run_generator
 
-        logits = np.asarray(generator([noise.astype("float32"), self.labels], training=False))[:, :n_snps]
+        logits = run_generator(generator, noise.astype("float32"), self.labels, n_snps)
         classes = draw_classes(logits, self.sample, np.random.default_rng(self.noise_rng_seed))
         scores = {}
         for k, name in enumerate(self.names):
@@ -201,7 +201,8 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str = "offs
     gan = build_gan(config, chosen, freq)
     state = {"epoch": 0, "best_quality": None, "best_epoch": 0}
     if chosen.architecture == "templates" and not resume:
-        init_templates(gan.generator, classes, labels, len(labels_names), chosen.templates, seed)
+        init_templates(gan.generator, classes, labels, len(labels_names), chosen.templates, seed,
+                       chosen.codebook)
     if resume:
         state = _load_state(model_dir / "checkpoints" / "last.npz", gan)
     quality = Quality(real_classes, np.array([labels_names.index(p) for p in
@@ -210,12 +211,29 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str = "offs
     return _fit(gan, chosen, config, classes, labels, quality, state, model_dir, seed, show_progress)
 
 
-def init_templates(generator, classes: np.ndarray, labels: np.ndarray, n_labels: int, k: int, seed: int) -> None:
+def template_owners(k: int, counts: np.ndarray, codebook: str) -> np.ndarray:
+    """Which population each of the ``k`` templates starts from: shares proportional to the
+    training counts ("shared", largest remainder, at least one each) or equal ("per_population")."""
+    counts = np.asarray(counts, dtype=np.float64)
+    if k < len(counts):
+        raise InputError(f"{k} templates cannot cover {len(counts)} populations; raise --templates")
+    if codebook == "per_population":
+        return np.arange(k) % len(counts)
+    if codebook != "shared":
+        raise InputError(f"codebook must be 'shared' or 'per_population', got {codebook!r}")
+    quota = 1 + (k - len(counts)) * counts / counts.sum()
+    share = np.floor(quota).astype(np.int64)
+    share[np.argsort(share - quota, kind="stable")[: k - share.sum()]] += 1
+    return np.repeat(np.arange(len(counts)), share)
+
+
+def init_templates(generator, classes: np.ndarray, labels: np.ndarray, n_labels: int, k: int, seed: int,
+                   codebook: str = "shared") -> None:
     """Codebook start: each population's templates are blocks of its own training genomes, drawn
     afresh for every block, and its prior picks among them uniformly (so step 0 draws
-    hybridizer-like genomes)."""
+    hybridizer-like genomes). How many templates a population gets follows ``codebook``."""
     rng = np.random.default_rng(seed)
-    owner = np.arange(k) % n_labels
+    owner = template_owners(k, np.bincount(labels, minlength=n_labels), codebook)
     layer = generator.get_layer("logits")
     n_blocks = len(layer.starts) - 1
     rows = np.empty((n_blocks, k), dtype=np.int64)

@@ -46,6 +46,9 @@ class Preset:
     # "templates" architecture: LD-aware blocks of at most block_snps SNPs, each decoded from
     # a codebook of ``templates`` learned block patterns (templates_per_population per label)
     templates: int = 320
+    # "shared": one codebook, each population's share proportional to its training genomes (one
+    # network whose capacity follows the data, as the paper's); "per_population": equal shares
+    codebook: str = "shared"
     # bookkeeping
     eval_every: int = 1  # epochs between quality evaluations (and checkpoints)
     eval_samples: int = 200  # generated per population for the quality score

@@ -426,3 +426,69 @@ def write_metrics_json(out_dir: Path, metrics: dict) -> Path:
     """Write ``out_dir/metrics.json`` (indent 2, plain JSON: NaN as null) and return its path."""
     text = json.dumps(_plain(metrics), indent=2, allow_nan=False) + "\n"
     return _write_atomic(Path(out_dir) / "metrics.json", text)
+
+
+_COMPARED_FIGURES = (("maf_scatter", "Figure 5a"), ("maf_hist", "Figure 5b"), ("ld_heatmap", "Figure 6"),
+                     ("pca", "Figure 7"))
+
+
+def _image(path: Path, alt: str) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
+
+
+def write_comparison(path: Path, metrics: dict[str, dict], figure_dirs: dict[str, Path], *,
+                     focus: list[str], title: str) -> Path:
+    """One self-contained page with several models' reports side by side: the headline per
+    population in ``focus``, the paper's Tables 2-4 and Figures 5-7."""
+    models = list(metrics)
+    head = ["Model", *(f"MAF r {p}" for p in focus), *(f"LD r {p}" for p in focus), "Label acc.",
+            "Duplicates", "Copies", "DCR ratio", "AA_TS", "Concerns"]
+    rows = []
+    for model, met in metrics.items():
+        per, overall, privacy = met.get("per_population", {}), met.get("overall", {}), met.get("privacy") or {}
+        cells = [(k, per.get(p, {}).get(k), {**overall, **per.get(p, {})}) for k in ("maf_r", "ld_r") for p in focus]
+        cells += [("label_accuracy", overall.get("label_accuracy"), overall),
+                  ("duplicate_fraction", overall.get("duplicate_fraction"), overall),
+                  ("exact_copy_fraction", privacy.get("exact_copy_fraction"), privacy),
+                  ("dcr_ratio", privacy.get("dcr_ratio"), privacy), ("aa_ts", privacy.get("aa_ts"), privacy)]
+        tds = "".join(f'<td class="{_rating(k, v, ctx)}">{_e(_fmt(k, v))}</td>' for k, v, ctx in cells)
+        concerns = len(privacy.get("concerns", [])) if privacy else "n/a"
+        rows.append(f"<tr><td>{_e(model)}</td>{tds}<td>{_e(concerns)}</td></tr>")
+    headline = ('<section id="headline"><h2>Headline</h2><p class="muted">Each model\'s synthetic cohort '
+                "against the full real cohort; MAF r and LD r per population, the rest over all genomes. "
+                "Colours as on each model's report.</p><div class=\"table-wrap\"><table><thead><tr>"
+                + "".join(f"<th>{_e(h)}</th>" for h in head) + f"</tr></thead><tbody>{''.join(rows)}"
+                "</tbody></table></div></section>")
+    gmm = {m: met.get("gmm") or {} for m, met in metrics.items()}
+    real = next((g.get("real") for g in gmm.values() if g.get("real")), [])
+    n_comp = max([len(real)] + [len(g.get("synthetic") or []) for g in gmm.values()])
+    comp_head = [""] + [f"component {i + 1} {k}" for i in range(n_comp) for k in ("mean", "weight")]
+    table2 = [["Real"] + [c.get(k) for c in real for k in ("mean", "weight")]]
+    table2 += [[m] + [c.get(k) for c in (g.get("synthetic") or []) for k in ("mean", "weight")] for m, g in gmm.items()]
+    per_comp = [""] + [f"component {i + 1}" for i in range(n_comp)]
+    table3 = [[m, *(g.get("normalized_emd") or [])] for m, g in gmm.items()]
+    table4 = [[m, *(g.get("rmse") or [])] for m, g in gmm.items()]
+    tables = ('<section id="gmm"><h2>GMM tables (the paper\'s Tables 2-4)</h2><p class="muted">A 2-component '
+              "diagonal Gaussian mixture fitted to the genotype codes of each cohort; synthetic components are "
+              'matched to real ones (docs/metrics.md). Lower EMD and RMSE are better.</p><div class="tables">'
+              + _table("Table 2. Component average mean and weight", comp_head, table2)
+              + _table("Table 3. Normalized EMD", per_comp, table3)
+              + _table("Table 4. RMSE", per_comp, table4) + "</div></section>")
+    figures = []
+    for name, label in _COMPARED_FIGURES:
+        heading, caption = _FIGURES[name]
+        cells = "".join(f'<figure><h3>{_e(m)}</h3>{_image(figure_dirs[m] / f"{name}.png", f"{heading}: {m}")}'
+                        "</figure>" for m in models if (Path(figure_dirs[m]) / f"{name}.png").is_file())
+        if cells:
+            figures.append(f'<h3>{_e(label)}. {_e(heading)}</h3><p class="muted">{_e(caption)}</p>'
+                           f'<div class="compare" style="grid-template-columns: repeat({len(models)}, '
+                           f'minmax(0, 1fr))">{cells}</div>')
+    body = (f"<h1>{_e(title)}</h1>" + headline + tables
+            + f'<section id="figures"><h2>Figures 5-7</h2>{"".join(figures)}</section>')
+    css = _CSS + ".compare { display: grid; gap: 0 18px; }\n.compare figure { margin: .4rem 0 1rem; }\n"
+    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{_e(title)}</title>'
+            f"<style>{css}</style><script>{_SCRIPT}</script></head>"
+            f"<body><main>{body}</main></body></html>\n")
+    return _write_atomic(Path(path), page)

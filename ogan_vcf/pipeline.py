@@ -1,0 +1,328 @@
+"""``ogan pipeline``: the whole study (or the production run) in one resumable command.
+
+Study (``keep`` given, the paper's design)::
+
+    IN -> cohort.h5 -> bias -> train.h5 + heldout.h5 -> models/M/ -> synthetic/M.vcf.gz
+       -> reports/M/ (against the FULL cohort, train.h5 for the privacy audit)
+
+Production (no ``keep``): the cohort is trained on as it is and every population gets the
+largest population's size, i.e. a balanced synthetic cohort.
+
+Every step records a digest of its options and of the steps it depends on in
+``STUDY/pipeline.json``. A re-run skips a step whose digest and outputs are unchanged,
+re-runs it (and what follows) when an option or an input changed, and resumes a training
+run that was stopped part-way from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .cohort import atomic_path
+from .errors import InputError
+from .model.presets import MODELS
+
+MANIFEST_FORMAT = 1
+
+
+@dataclass
+class StepResult:
+    """One step: whether it ran or was skipped, its seconds and outputs."""
+
+    name: str
+    ran: bool
+    seconds: float
+    outputs: list[str]
+
+
+@dataclass
+class PipelineSummary:
+    """What ``pipeline`` did and where everything is."""
+
+    out_dir: str
+    design: str  # "study" or "production"
+    models: list[str]
+    seed: int
+    steps: list[StepResult] = field(default_factory=list)
+    headline: dict = field(default_factory=dict)  # model -> population -> {maf_r, ld_r}
+    summary_path: str = ""
+    comparison_path: str | None = None
+
+
+def parse_models(text: str | list[str] | tuple[str, ...]) -> list[str]:
+    """'all' | 'offspring,ppo' | list -> model names in the canonical order, checked."""
+    names = [m.strip() for m in (text.split(",") if isinstance(text, str) else text) if m.strip()]
+    if names == ["all"]:
+        return list(MODELS)
+    unknown = [m for m in names if m not in MODELS]
+    if unknown or not names:
+        raise InputError(f"--model must be 'all' or among {', '.join(MODELS)}, got {','.join(names) or 'nothing'!r}")
+    return [m for m in MODELS if m in names]
+
+
+def fingerprint(path) -> dict | None:
+    """Identity of an input file (PLINK: its .bed/.bim/.fam) for the step digests."""
+    if path is None:
+        return None
+    path = Path(path)
+    from .io.plink import plink_prefix
+
+    files = [path] if path.exists() else []
+    if not files and plink_prefix(path):
+        prefix = plink_prefix(path)
+        files = [Path(f"{prefix}{ext}") for ext in (".bed", ".bim", ".fam")]
+    if path.suffix in (".bed", ".bim", ".fam"):
+        files = [path.with_suffix(ext) for ext in (".bed", ".bim", ".fam")]
+    return {"path": str(path.resolve()),
+            "files": [[f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in files if f.exists()]}
+
+
+def _digest(params: dict) -> str:
+    return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class Manifest:
+    """``pipeline.json``: per step, the digest it ran with, its outputs, and whether it finished."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.data = {"format": MANIFEST_FORMAT, "steps": {}}
+        if path.is_file():
+            try:
+                data = json.loads(path.read_text())
+            except json.JSONDecodeError as e:
+                raise InputError(f"{path}: damaged pipeline record ({e}); delete it to start over") from None
+            if data.get("format") == MANIFEST_FORMAT:
+                self.data = data
+
+    @property
+    def seed(self) -> int | None:
+        return self.data.get("seed")
+
+    def entry(self, name: str) -> dict:
+        return self.data["steps"].get(name, {})
+
+    def is_done(self, name: str, digest: str) -> bool:
+        entry = self.entry(name)
+        return (entry.get("digest") == digest and entry.get("finished", False)
+                and all((self.path.parent / p).exists() for p in entry.get("outputs", [])))
+
+    def mark(self, name: str, digest: str, params: dict, *, finished: bool, outputs=(), seconds=0.0) -> None:
+        """Record a step; outputs inside the study directory are kept relative (the study can move)."""
+        root = self.path.parent.resolve()
+        relative = [str(Path(p).resolve().relative_to(root)) if Path(p).resolve().is_relative_to(root) else str(p)
+                    for p in outputs]
+        self.data["steps"][name] = {"digest": digest, "params": params, "finished": finished,
+                                    "outputs": relative, "seconds": round(seconds, 1)}
+        self.save()
+
+    def save(self) -> None:
+        with atomic_path(self.path) as tmp:
+            tmp.write_text(json.dumps(self.data, indent=1, default=str))
+
+
+class _Runner:
+    """Runs named steps in order, skipping those already done with the same digest."""
+
+    def __init__(self, manifest: Manifest, log: Callable[[str], None]):
+        self.manifest, self.log, self.results = manifest, log, []
+        self.digests: dict[str, str] = {}
+
+    def step(self, name: str, params: dict, after: list[str], outputs: list[Path], work: Callable) -> str:
+        params = {**params, "after": {a: self.digests[a] for a in after}}
+        digest = _digest(params)
+        self.digests[name] = digest
+        if self.manifest.is_done(name, digest) and all(Path(p).exists() for p in outputs):
+            self.log(f"{name}: up to date, skipped")
+            self.results.append(StepResult(name, False, 0.0, [str(p) for p in outputs]))
+            return digest
+        previous = self.manifest.entry(name)
+        resume = previous.get("digest") == digest and not previous.get("finished", False)
+        self.log(f"{name}: {'resuming' if resume else 'running'}")
+        self.manifest.mark(name, digest, params, finished=False)
+        start = time.perf_counter()
+        written = work(resume) or outputs
+        seconds = time.perf_counter() - start
+        self.manifest.mark(name, digest, params, finished=True, outputs=written, seconds=seconds)
+        self.results.append(StepResult(name, True, seconds, [str(p) for p in written]))
+        return digest
+
+
+def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, keep: str | None = None,
+             models="offspring", preset: str = "cpu", overrides: dict | None = None, block_size: int | None = None,
+             n: int | None = None, hybridize_factor: int | None = None, seed: int | None = None,
+             show_progress: bool = False, log: Callable[[str], None] = lambda _: None) -> PipelineSummary:
+    """Run (or continue) the study or production pipeline into ``out_dir``; see the module docstring."""
+    from .bias import parse_keep
+    from .model.presets import make_preset
+
+    models = parse_models(models)
+    for model in models:  # refuse bad options before any work
+        make_preset(preset, model, **(overrides or {}))
+    fractions = parse_keep(keep) if keep else None
+    if n is not None and (isinstance(n, bool) or int(n) != n or n < 1):
+        raise InputError(f"--n must be a whole number >= 1, got {n}")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = Manifest(out / "pipeline.json")
+    seed = int(seed) if seed is not None else manifest.seed if manifest.seed is not None else secrets.randbits(31)
+    manifest.data["seed"] = seed
+    manifest.save()
+    runner = _Runner(manifest, log)
+    design = "study" if fractions else "production"
+    cohort_h5, train_h5, heldout_h5 = out / "cohort.h5", out / "train.h5", out / "heldout.h5"
+
+    def ingest_step(_resume):
+        from .convert import ingest
+
+        ingest(input, cohort_h5, panel=panel, label_column=label_column, show_progress=show_progress)
+
+    runner.step("ingest", {"input": fingerprint(input), "panel": fingerprint(panel), "label_column": label_column},
+                [], [cohort_h5], ingest_step)
+    training = cohort_h5
+    if fractions:
+        def bias_step(_resume):
+            from .bias import bias_file
+
+            bias_file(cohort_h5, train_h5, keep=keep, heldout=heldout_h5, seed=seed, show_progress=show_progress)
+
+        runner.step("bias", {"keep": fractions, "seed": seed}, ["ingest"], [train_h5, heldout_h5], bias_step)
+        training = train_h5
+    from .cohort import CohortFile
+
+    with CohortFile(cohort_h5) as full:
+        full_counts = full.samples.population_counts()
+    n_each = int(n) if n is not None else max(full_counts.values())
+    data_step = "bias" if fractions else "ingest"
+    for model in models:
+        model_dir = out / "models" / model
+        synth = out / "synthetic" / f"{model}.vcf.gz"
+        report_dir = out / "reports" / model
+
+        def train_step(resume, model=model, model_dir=model_dir):
+            from .hybridize import BlockSpec
+            from .train import train
+
+            resumable = resume and (model_dir / "checkpoints" / "last.npz").is_file()
+            if not resumable and model_dir.exists():
+                shutil.rmtree(model_dir)  # another configuration's run: start clean
+            train(training, model_dir, model=model, preset=preset, overrides=overrides,
+                  blocks=BlockSpec(size=block_size) if block_size else None, seed=seed, resume=resumable,
+                  show_progress=show_progress)
+            return [model_dir / "config.json", model_dir / "checkpoints" / "best.npz"]
+
+        runner.step(f"train {model}", {"model": model, "preset": preset, "overrides": overrides or {},
+                                       "block_size": block_size, "seed": seed},
+                    [data_step], [model_dir / "config.json", model_dir / "checkpoints" / "best.npz"], train_step)
+
+        def generate_step(_resume, model_dir=model_dir, synth=synth):
+            from .generate import generate
+
+            synth.parent.mkdir(exist_ok=True)
+            return generate(model_dir, synth, n=n_each, hybridize_factor=hybridize_factor, seed=seed,
+                            show_progress=show_progress).paths
+
+        runner.step(f"generate {model}", {"n": n_each, "hybridize_factor": hybridize_factor, "seed": seed},
+                    [f"train {model}"], [synth], generate_step)
+
+        def report_step(_resume, synth=synth, report_dir=report_dir):
+            from .report import report
+
+            from .io import panel_path_for
+
+            return report(cohort_h5, synth, report_dir, synth_panel=panel_path_for(synth), train=training,
+                          seed=seed, show_progress=show_progress).paths
+
+        runner.step(f"report {model}", {"seed": seed}, [f"generate {model}", data_step],
+                    [report_dir / "metrics.json", report_dir / "report.html"], report_step)
+
+    metrics = {m: json.loads((out / "reports" / m / "metrics.json").read_text()) for m in models}
+    focus = list(fractions) if fractions else list(full_counts)
+    summary = PipelineSummary(str(out), design, models, seed, runner.results,
+                              headline=headline(metrics, focus))
+    if len(models) > 1:
+        def compare_step(_resume):
+            from .report.html import write_comparison
+
+            write_comparison(out / "comparison.html", metrics, {m: out / "reports" / m / "figures" for m in models},
+                             focus=focus, title=f"ogan pipeline: {', '.join(models)}")
+
+        runner.step("compare", {"focus": focus}, [f"report {m}" for m in models], [out / "comparison.html"],
+                    compare_step)
+        summary.comparison_path = str(out / "comparison.html")
+    summary.summary_path = str(write_summary(out, summary, metrics, focus, fractions, full_counts, preset))
+    return summary
+
+
+def headline(metrics: dict[str, dict], populations: list[str]) -> dict:
+    """model -> population -> {maf_r, ld_r}, plus the overall label accuracy and privacy figures."""
+    table = {}
+    for model, met in metrics.items():
+        per = met.get("per_population", {})
+        row = {pop: {"maf_r": per.get(pop, {}).get("maf_r"), "ld_r": per.get(pop, {}).get("ld_r")}
+               for pop in populations}
+        privacy = met.get("privacy") or {}
+        row["overall"] = {"label_accuracy": met["overall"].get("label_accuracy"),
+                          "label_accuracy_real": met["overall"].get("label_accuracy_real"),
+                          "duplicate_fraction": met["overall"].get("duplicate_fraction"),
+                          "exact_copy_fraction": privacy.get("exact_copy_fraction"),
+                          "dcr_ratio": privacy.get("dcr_ratio"), "aa_ts": privacy.get("aa_ts"),
+                          "concerns": len(privacy.get("concerns", []))}
+        table[model] = row
+    return table
+
+
+def _cell(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def write_summary(out: Path, summary: PipelineSummary, metrics: dict, focus: list[str], fractions,
+                  full_counts: dict, preset: str) -> Path:
+    """``summary.md``: the design, the headline table, and links to every artefact."""
+    lines = [f"# ogan pipeline: {summary.design}", ""]
+    if fractions:
+        kept = ", ".join(f"{p} {f:g}" for p, f in fractions.items())
+        lines += [f"Study design: the cohort ({', '.join(f'{p} {c}' for p, c in full_counts.items())}) was "
+                  f"biased by keeping a fraction of {kept}; each model was trained on `train.h5` and its "
+                  "synthetic cohort compared with the FULL cohort (`cohort.h5`), with `train.h5` for the "
+                  "privacy audit.", ""]
+    else:
+        lines += ["Production run: trained on the cohort as it is; every population was generated at the "
+                  "largest population's size (a balanced synthetic cohort).", ""]
+    lines += [f"Preset `{preset}`, seed {summary.seed}.", "", "## Headline", ""]
+    head = ["model", *(f"MAF r {p}" for p in focus), *(f"LD r {p}" for p in focus),
+            "label acc. (real)", "duplicates", "copies", "DCR ratio", "AA_TS", "privacy concerns"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for model, row in summary.headline.items():
+        o = row["overall"]
+        cells = [model, *(_cell(row[p]["maf_r"]) for p in focus), *(_cell(row[p]["ld_r"]) for p in focus),
+                 f"{_cell(o['label_accuracy'])} ({_cell(o['label_accuracy_real'])})", _cell(o["duplicate_fraction"]),
+                 _cell(o["exact_copy_fraction"]), _cell(o["dcr_ratio"]), _cell(o["aa_ts"]), str(o["concerns"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "MAF r and LD r per population against the full real cohort; definitions in the ogan_vcf "
+              "docs (`docs/metrics.md`).", "", "## Files", ""]
+    files = [("cohort.h5", "the full cohort")]
+    if fractions:
+        files += [("train.h5", "the biased training set"), ("heldout.h5", "the genomes left out of training")]
+    if summary.comparison_path:
+        files.append(("comparison.html", "all models side by side (GMM tables 2-4, figures 5-7)"))
+    for model in summary.models:
+        files += [(f"reports/{model}/report.html", f"{model}: the report (metrics.json beside it)"),
+                  (f"synthetic/{model}.vcf.gz", f"{model}: the synthetic cohort (+ .tbi, .panel)"),
+                  (f"models/{model}/", f"{model}: the model (config.json, checkpoints, history.csv)")]
+    lines += [f"- [{name}]({name}): {what}" for name, what in files]
+    lines += ["", "## Steps", "", "| step | ran | seconds |", "|---|---|---|"]
+    lines += [f"| {s.name} | {'yes' if s.ran else 'skipped (up to date)'} | {s.seconds:.1f} |" for s in summary.steps]
+    path = out / "summary.md"
+    with atomic_path(path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+    return path

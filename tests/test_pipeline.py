@@ -1,0 +1,144 @@
+"""``ogan pipeline``: the study and the production run end to end (tiny preset), resumability."""
+
+import json
+import re
+import subprocess
+
+import pytest
+from typer.testing import CliRunner
+
+from ogan_vcf.cli import app
+
+pytest.importorskip("tensorflow")
+runner = CliRunner()
+TINY = ["--preset", "tiny", "--epochs", "1", "--batch-size", "20", "--seed", "5", "--no-progress"]
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory, sim_files):
+    out = tmp_path_factory.mktemp("study") / "study"
+    r = run("pipeline", sim_files["vcf_gz"], "-p", sim_files["panel"], "--keep", "EAS=0.5", "--model",
+            "offspring,pgcgan", "--n", "12", "-o", out, *TINY)
+    assert r.exit_code == 0, r.output + r.stderr
+    return out, r
+
+
+def steps(out):
+    return json.loads((out / "pipeline.json").read_text())["steps"]
+
+
+def test_study_writes_every_artefact(study):
+    out, r = study
+    for path in ("cohort.h5", "train.h5", "heldout.h5", "summary.md", "comparison.html"):
+        assert (out / path).is_file(), path
+    from ogan_vcf.cohort import CohortFile
+
+    with CohortFile(out / "train.h5") as train, CohortFile(out / "cohort.h5") as full:
+        assert train.samples.population_counts() == {"AFR": 20, "EUR": 20, "EAS": 10}
+        assert len(full.samples) == 60
+    for model in ("offspring", "pgcgan"):
+        vcf = out / "synthetic" / f"{model}.vcf.gz"
+        names = subprocess.run(["bcftools", "query", "-l", str(vcf)], capture_output=True, text=True,
+                               check=True).stdout.split()
+        assert len(names) == 36 and names[0] == "SYN_AFR_000001"  # 12 per population, 3 populations
+        assert (out / "synthetic" / f"{model}.panel").is_file()
+        metrics = json.loads((out / "reports" / model / "metrics.json").read_text())
+        assert metrics["privacy"]["n_holdout"] == 10  # the held-out EAS genomes
+        assert (out / "models" / model / "checkpoints" / "best.npz").is_file()
+    summary = (out / "summary.md").read_text()
+    assert "| offspring |" in summary and "| pgcgan |" in summary and "MAF r EAS" in summary
+    assert "headline" in r.output and "summary.md" in r.output
+
+
+def test_comparison_page_is_self_contained_with_tables_and_figures(study):
+    out, _ = study
+    page = (out / "comparison.html").read_text()
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", page)
+    table2 = page[page.index("Table 2."):page.index("Table 3.")]
+    assert all(f"<td>{name}</td>" in table2 for name in ("Real", "offspring", "pgcgan"))
+    for figure in ("Figure 5a", "Figure 6", "Figure 7"):
+        section = page[page.index(figure):]
+        assert section.count("data:image/png;base64,") >= 2, figure  # one image per model
+
+
+def test_rerun_skips_every_step_and_changes_nothing(study, sim_files):
+    out, _ = study
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.name != "pipeline.json"
+              and p.name != "summary.md"}
+    r = run("pipeline", sim_files["vcf_gz"], "-p", sim_files["panel"], "--keep", "EAS=0.5", "--model",
+            "offspring,pgcgan", "--n", "12", "-o", out, *TINY)
+    assert r.exit_code == 0, r.stderr
+    assert r.output.count("up to date, skipped") == 9 and "running" not in r.output
+    after = {p: p.stat().st_mtime_ns for p in before}
+    assert after == before
+
+
+def test_changed_option_reruns_only_what_depends_on_it(tmp_path, study, sim_files):
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(study[0], out)
+    r = run("pipeline", sim_files["vcf_gz"], "-p", sim_files["panel"], "--keep", "EAS=0.5", "--model",
+            "offspring", "--n", "6", "-o", out, *TINY)
+    assert r.exit_code == 0, r.stderr
+    for name in ("ingest", "bias", "train offspring"):
+        assert f"{name}: up to date" in r.output
+    for name in ("generate offspring", "report offspring"):
+        assert f"{name}: running" in r.output
+    names = subprocess.run(["bcftools", "query", "-l", str(out / "synthetic" / "offspring.vcf.gz")],
+                           capture_output=True, text=True, check=True).stdout.split()
+    assert len(names) == 18
+    # a different bias fraction re-runs bias and everything after it
+    r = run("pipeline", sim_files["vcf_gz"], "-p", sim_files["panel"], "--keep", "EAS=0.25", "--model",
+            "offspring", "--n", "6", "-o", out, *TINY)
+    assert r.exit_code == 0, r.stderr
+    assert "ingest: up to date" in r.output and "bias: running" in r.output and "train offspring: running" in r.output
+    from ogan_vcf.cohort import CohortFile
+
+    with CohortFile(out / "train.h5") as train:
+        assert train.samples.population_counts()["EAS"] == 5
+
+
+def test_stopped_training_resumes_from_its_checkpoint(tmp_path, study, sim_files):
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(study[0], out)
+    data = json.loads((out / "pipeline.json").read_text())
+    data["steps"]["train offspring"]["finished"] = False  # as if the run was killed during training
+    (out / "pipeline.json").write_text(json.dumps(data))
+    config_mtime = (out / "models" / "offspring" / "config.json").stat().st_mtime_ns
+    r = run("pipeline", sim_files["vcf_gz"], "-p", sim_files["panel"], "--keep", "EAS=0.5", "--model",
+            "offspring,pgcgan", "--n", "12", "-o", out, *TINY)
+    assert r.exit_code == 0, r.stderr
+    assert "train offspring: resuming" in r.output and "train pgcgan: up to date" in r.output
+    assert (out / "models" / "offspring" / "config.json").stat().st_mtime_ns == config_mtime  # not restarted
+    assert steps(out)["train offspring"]["finished"]
+
+
+def test_production_run_writes_a_balanced_cohort(tmp_path, sim_h5):
+    out = tmp_path / "prod"
+    r = run("pipeline", sim_h5, "-o", out, *TINY)
+    assert r.exit_code == 0, r.stderr
+    assert not (out / "train.h5").exists() and not (out / "comparison.html").exists()
+    metrics = json.loads((out / "reports" / "offspring" / "metrics.json").read_text())
+    assert {p: v["n_synthetic"] for p, v in metrics["per_population"].items()} == {"AFR": 20, "EUR": 20, "EAS": 20}
+    assert metrics["privacy"]["n_holdout"] == 0
+    assert "production" in (out / "summary.md").read_text()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "gan"], "--model must be 'all' or among offspring, ppo, pgcgan"),
+    (["--keep", "EAS"], "--keep 'EAS': expected POP=FRACTION"),
+    (["--preset", "huge"], "--preset must be one of"),
+    (["--n", "0"], "--n must be a whole number >= 1"),
+])
+def test_bad_options_are_one_line_and_write_nothing(tmp_path, sim_h5, args, message):
+    out = tmp_path / "bad"
+    r = run("pipeline", sim_h5, "-o", out, *args)
+    assert r.exit_code == 1 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not out.exists()
