@@ -16,20 +16,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	mkdir -p $(DEMO)
-	$(BIN)/ogan ingest example_data/cohort.vcf.gz --panel example_data/cohort.panel -o $(DEMO)/cohort.h5
-	$(BIN)/ogan info $(DEMO)/cohort.h5
-	$(BIN)/ogan export $(DEMO)/cohort.h5 -o $(DEMO)/cohort.vcf.gz
-	$(BIN)/ogan bias $(DEMO)/cohort.h5 --keep EAS=0.2,AFR=0.2,SAS=0.2 --seed 1 -o $(DEMO)/train.h5
-	$(BIN)/ogan hybridize $(DEMO)/train.h5 --balance --seed 1 -o $(DEMO)/train_balanced.vcf.gz
-	$(BIN)/ogan report $(DEMO)/cohort.h5 $(DEMO)/train_balanced.vcf.gz --synth-panel $(DEMO)/train_balanced.panel \
-		--train $(DEMO)/train.h5 -o $(DEMO)/report
-	@echo "demo done: open $(DEMO)/report/report.html (the balanced training set scored as if it were synthetic)"
+	$(BIN)/ogan pipeline example_data/cohort.vcf.gz --panel example_data/cohort.panel \
+		--keep EAS=0.2,AFR=0.2,SAS=0.2 --model offspring --preset cpu --seed 1 -o $(DEMO)
+	@echo "demo done: open $(DEMO)/reports/offspring/report.html (summary: $(DEMO)/summary.md)"
 
 report-shot: demo
 	chromium --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
 		--disable-sync --no-first-run --user-data-dir=$$(mktemp -d) --hide-scrollbars --window-size=1280,2600 \
-		--screenshot=docs/report-screenshot.png file://$(CURDIR)/$(DEMO)/report/report.html
+		--screenshot=docs/report-screenshot.png file://$(CURDIR)/$(DEMO)/reports/offspring/report.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -1,51 +1,37 @@
 """The paper's study on example_data, with the cpu preset: one table of all three models.
 
-bias (keep 20% of EAS, AFR, SAS; seed 1) -> train offspring, ppo and pgcgan -> generate the
-full cohort's size per population -> report against the FULL cohort with the training
-set as --train. Prints, per model: minutes of training, then per minority population MAF r
+Runs `ogan pipeline example_data/cohort.vcf.gz --keep EAS=0.2,AFR=0.2,SAS=0.2 --model all
+--preset cpu --seed 1` (bias -> train offspring, ppo and pgcgan -> generate the full cohort's
+size per population -> report against the FULL cohort with the training set as --train;
+resumable) and prints, per model: minutes of training, then per minority population MAF r
 and LD r, and overall label accuracy (vs the classifier's accuracy on real genomes),
 duplicates, exact copies, DCR ratio and AA_TS. The must/goal thresholds of issue #6 are
-printed beside them.
+printed beside them. The study directory is what bench/imputation.py reads.
 
-    python bench/quality.py [--models offspring,ppo,pgcgan] [--epochs N] [--out bench/out/quality]
+    python bench/quality.py [--models all|offspring,ppo,pgcgan] [--epochs N] [--out bench/out/study]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 EXAMPLE = Path(__file__).parents[1] / "example_data"
 MINORITIES = ("EAS", "AFR", "SAS")
 
 
-def run(models: list[str], epochs: int | None, out: Path, seed: int) -> dict:
-    from ogan_vcf.bias import bias_file
-    from ogan_vcf.generate import generate
-    from ogan_vcf.report import report
-    from ogan_vcf.train import train
+def run(models: str, epochs: int | None, out: Path, seed: int) -> dict:
+    from ogan_vcf.pipeline import pipeline
 
-    out.mkdir(parents=True, exist_ok=True)
-    full, train_h5 = out / "full.h5", out / "train.h5"
-    if not full.exists():
-        from ogan_vcf.convert import ingest
-
-        ingest(EXAMPLE / "cohort.vcf.gz", full, panel=EXAMPLE / "cohort.panel")
-    if not train_h5.exists():
-        bias_file(full, train_h5, keep="EAS=0.2,AFR=0.2,SAS=0.2", seed=seed)
+    summary = pipeline(EXAMPLE / "cohort.vcf.gz", out, panel=EXAMPLE / "cohort.panel", keep="EAS=0.2,AFR=0.2,SAS=0.2",
+                       models=models, preset="cpu", overrides={"epochs": epochs} if epochs else None, seed=seed,
+                       log=print)
+    manifest = json.loads((out / "pipeline.json").read_text())["steps"]
     results = {}
-    for model in models:
-        t = time.perf_counter()
-        summary = train(train_h5, out / model, model=model, preset="cpu", seed=seed,
-                        overrides={"epochs": epochs} if epochs else None)
-        minutes = (time.perf_counter() - t) / 60
-        synth = out / f"{model}.h5"
-        generate(out / model, synth, n=500, seed=seed)
-        metrics = report(full, synth, out / f"report_{model}", train=train_h5, seed=seed).metrics
-        results[model] = {"minutes": minutes, "best_epoch": summary.best_epoch, "metrics": metrics}
-    (out / "quality.json").write_text(json.dumps(results, indent=1, default=str))
+    for model in summary.models:
+        metrics = json.loads((out / "reports" / model / "metrics.json").read_text())
+        results[model] = {"minutes": manifest[f"train {model}"]["seconds"] / 60, "metrics": metrics}
     return results
 
 
@@ -69,12 +55,12 @@ def table(results: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="offspring,ppo,pgcgan")
+    parser.add_argument("--models", default="all")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out" / "quality")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out" / "study")
     args = parser.parse_args()
-    print(table(run(args.models.split(","), args.epochs, args.out, args.seed)))
+    print(table(run(args.models, args.epochs, args.out, args.seed)))
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ InputArg = Annotated[Path, typer.Argument(help="VCF/BCF (.vcf, .vcf.gz, .bcf), P
 PanelOpt = Annotated[Optional[Path], typer.Option("--panel", "-p", help="Population panel, tab-separated: "
                                                   "sample pop super_pop gender (1000 Genomes form).")]
 LabelOpt = Annotated[Optional[str], typer.Option("--label-column", help="Panel column holding the labels "
-                                                 "[default: super_pop if present, else pop].")]
+                                                 "\\[default: super_pop if present, else pop].")]
 RegionOpt = Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region, CHR or CHR:START-END "
                                                   "(1-based, inclusive).")]
 OutputFileOpt = Annotated[Path, typer.Option("--output", "-o", help="out.vcf.gz | .bcf | .vcf | .bed (PLINK) | "
@@ -65,7 +65,7 @@ def handle_errors(func):
             if _state["debug"]:
                 raise
             if isinstance(e, OganError):
-                _fail(str(e))
+                _fail(str(e), getattr(e, "exit_code", 1))
             if isinstance(e, OSError) and e.filename:
                 _fail(f"{e.filename}: {e.strerror}")
             if isinstance(e, MemoryError):
@@ -198,7 +198,7 @@ def info(
 
 
 SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Random seed; the same seed gives the same "
-                                               "output [default: drawn, and recorded in provenance].")]
+                                               "output \\[default: drawn, and recorded in provenance].")]
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -268,7 +268,7 @@ def bias(
     output: Annotated[Path, typer.Option("--output", "-o", help="Training cohort: .vcf.gz | .bcf | .vcf | "
                                          ".bed | .h5")],
     heldout: Annotated[Optional[Path], typer.Option("--heldout", help="Where the held-out rest goes "
-                                                    "[default: OUTPUT with .heldout before the suffix].")] = None,
+                                                    "\\[default: OUTPUT with .heldout before the suffix].")] = None,
     panel: PanelOpt = None,
     seed: SeedOpt = None,
     label_column: LabelOpt = None,
@@ -392,14 +392,14 @@ def train(
 def generate(
     model_dir: Annotated[Path, typer.Argument(help="A model directory from `ogan train`.", show_default=False)],
     output: OutputFileOpt,
-    n: Annotated[Optional[int], typer.Option("--n", help="People per population [default: the largest "
+    n: Annotated[Optional[int], typer.Option("--n", help="People per population \\[default: the largest "
                                              "training population].")] = None,
     pop: Annotated[Optional[list[str]], typer.Option("--pop", help="Only these populations.")] = None,
     hybridize_factor: Annotated[Optional[int], typer.Option("--hybridize-factor", help="Generate ceil(N/F) "
                                                             "with the network, multiply by F with the "
                                                             "hybridizer (the paper: 4).")] = None,
     sample: Annotated[Optional[bool], typer.Option("--sample/--argmax", help="Draw each genotype from the "
-                                                   "softmax, or take its argmax (the paper) [default: "
+                                                   "softmax, or take its argmax (the paper) \\[default: "
                                                    "sample for models trained on Gumbel samples (cpu "
                                                    "preset), argmax otherwise].")] = None,
     checkpoint: Annotated[str, typer.Option("--checkpoint", help="best or last.")] = "best",
@@ -441,11 +441,11 @@ def pipeline(
                                                    "update.")] = None,
     block_size: Annotated[Optional[int], typer.Option("--block-size", help="Hybridizer: fixed blocks "
                                                       "of N SNPs instead of LD-aware blocks.")] = None,
-    n: Annotated[Optional[int], typer.Option("--n", help="Synthetic people per population [default: the "
+    n: Annotated[Optional[int], typer.Option("--n", help="Synthetic people per population \\[default: the "
                                              "largest population of the full cohort].")] = None,
     hybridize_factor: Annotated[Optional[int], typer.Option("--hybridize-factor", help="The second "
                                                             "hybridizer's factor (the paper: 4).")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of every step [default: the study's "
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of every step \\[default: the study's "
                                                 "seed when continuing, else random].")] = None,
     label_column: LabelOpt = None,
     progress: ProgressOpt = True,

@@ -15,3 +15,9 @@ class CohortFormatError(OganError):
 
 class OutputError(OganError):
     """An output path cannot be written as asked."""
+
+
+class Interrupted(OganError):
+    """Work stopped by Ctrl-C after saving what can be resumed (exit status 130)."""
+
+    exit_code = 130

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cohort import atomic_path
-from .errors import InputError
+from .errors import InputError, Interrupted
 from .model.presets import MODELS
 
 MANIFEST_FORMAT = 1
@@ -215,9 +215,12 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
             resumable = resume and (model_dir / "checkpoints" / "last.npz").is_file()
             if not resumable and model_dir.exists():
                 shutil.rmtree(model_dir)  # another configuration's run: start clean
-            train(training, model_dir, model=model, preset=preset, overrides=overrides,
-                  blocks=BlockSpec(size=block_size) if block_size else None, seed=seed, resume=resumable,
-                  show_progress=show_progress)
+            result = train(training, model_dir, model=model, preset=preset, overrides=overrides,
+                           blocks=BlockSpec(size=block_size) if block_size else None, seed=seed, resume=resumable,
+                           show_progress=show_progress)
+            if result.interrupted:
+                raise Interrupted(f"interrupted while training {model} (epoch {result.epochs}); its checkpoint "
+                                  "was written: run the same command again to resume")
             return [model_dir / "config.json", model_dir / "checkpoints" / "best.npz"]
 
         runner.step(f"train {model}", {"model": model, "preset": preset, "overrides": overrides or {},

@@ -142,3 +142,26 @@ def test_bad_options_are_one_line_and_write_nothing(tmp_path, sim_h5, args, mess
     r = run("pipeline", sim_h5, "-o", out, *args)
     assert r.exit_code == 1 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_ctrl_c_in_training_stops_the_pipeline_resumably(tmp_path, sim_h5, monkeypatch):
+    import ogan_vcf.train as training
+    from ogan_vcf.errors import Interrupted
+    from ogan_vcf.pipeline import pipeline
+
+    real_train = training.train
+
+    def interrupted_train(*args, **kwargs):
+        summary = real_train(*args, **kwargs)
+        summary.interrupted = True  # as train reports a Ctrl-C after writing last.npz
+        return summary
+
+    monkeypatch.setattr(training, "train", interrupted_train)
+    out = tmp_path / "stopped"
+    with pytest.raises(Interrupted, match="run the same command again to resume"):
+        pipeline(sim_h5, out, preset="tiny", overrides={"epochs": 1, "batch_size": 20}, seed=5)
+    assert not steps(out)["train offspring"]["finished"] and not (out / "synthetic").exists()
+    monkeypatch.undo()
+    r = run("pipeline", sim_h5, "-o", out, *TINY)  # the real train again: resumes, then finishes
+    assert r.exit_code == 0, r.stderr
+    assert "train offspring: resuming" in r.output and steps(out)["report offspring"]["finished"]

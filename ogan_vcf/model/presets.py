@@ -59,7 +59,7 @@ class Preset:
 
 PRESETS = {
     "paper": Preset("paper", "paper", eval_every=10),
-    "cpu": Preset("cpu", "templates", noise_dim=64, label_dim=32, batch_size=64, epochs=20, lr=2e-4,
+    "cpu": Preset("cpu", "templates", noise_dim=64, label_dim=32, batch_size=64, epochs=8, lr=2e-4,
                   critic_lr=1e-4, clip=None, spectral_norm=True, output="gumbel", temperature=0.5, dropout=0.3,
                   block_snps=400, templates=320),
     "cpu-blocks": Preset("cpu-blocks", "blocks", noise_dim=64, label_dim=32, batch_size=64, epochs=60, lr=4e-4,
