@@ -353,17 +353,23 @@ def train(
     model: Annotated[str, typer.Option("--model", help="offspring (real + offspring), ppo (offspring only: "
                                        "privacy), pgcgan (the baseline, no hybridizer).")] = "offspring",
     preset: Annotated[str, typer.Option("--preset", help="cpu (minutes on a laptop), paper (the notebook "
-                                        "architecture, for GPUs), tiny (tests).")] = "cpu",
-    epochs: Annotated[Optional[int], typer.Option("--epochs")] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size")] = None,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate of both networks.")] = None,
+                                        "architecture, for GPUs), cpu-blocks (an earlier CPU design), tiny "
+                                        "(tests).")] = "cpu",
+    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Training epochs \\[default: the "
+                                                  "preset's]; with --resume, the new total.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Genomes per batch \\[default: "
+                                                      "the preset's].")] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate of the generator (and of the "
+                                                "critic unless the preset sets its own, as cpu does).")] = None,
     d_steps: Annotated[Optional[int], typer.Option("--d-steps", help="Critic updates per generator "
                                                    "update.")] = None,
     block_size: Annotated[Optional[int], typer.Option("--block-size", help="Hybridizer: fixed blocks "
                                                       "of N SNPs instead of LD-aware blocks.")] = None,
     seed: SeedOpt = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in OUTPUT.")] = False,
-    xla: Annotated[bool, typer.Option("--xla/--no-xla", help="Compile the train step with XLA.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in OUTPUT as configured "
+                                         "(only --epochs may change).")] = False,
+    xla: Annotated[bool, typer.Option("--xla/--no-xla", help="Compile the train step with XLA (on CPU this "
+                                      "gives up bit-identical reruns).")] = False,
     label_column: LabelOpt = None,
     progress: ProgressOpt = True,
 ) -> None:
@@ -385,6 +391,7 @@ def train(
     ]))
     if s.interrupted:
         console.print("[yellow]interrupted:[/] checkpoint written; continue with --resume", highlight=False)
+        raise typer.Exit(130)
 
 
 @app.command()
@@ -406,7 +413,7 @@ def generate(
     seed: SeedOpt = None,
     progress: ProgressOpt = True,
 ) -> None:
-    """Write N synthetic people per population as a bgzipped, indexed, phased VCF (+ panel).
+    """Write N synthetic people per population as VCF/BCF/PLINK (+ panel) or .h5; phased when the model was.
 
     Example: [bold]ogan generate model/ --n 500 --pop EAS,AFR -o synth.vcf.gz --seed 1[/]
     """
@@ -434,9 +441,12 @@ def pipeline(
     model: Annotated[str, typer.Option("--model", help="offspring, ppo, pgcgan, a comma list, or all "
                                        "(adds comparison.html).")] = "offspring",
     preset: Annotated[str, typer.Option("--preset", help="cpu, paper (GPU) or tiny (tests).")] = "cpu",
-    epochs: Annotated[Optional[int], typer.Option("--epochs")] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size")] = None,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate of both networks.")] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Training epochs \\[default: the "
+                                                  "preset's].")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Genomes per batch \\[default: "
+                                                      "the preset's].")] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate of the generator (and of the "
+                                                "critic unless the preset sets its own, as cpu does).")] = None,
     d_steps: Annotated[Optional[int], typer.Option("--d-steps", help="Critic updates per generator "
                                                    "update.")] = None,
     block_size: Annotated[Optional[int], typer.Option("--block-size", help="Hybridizer: fixed blocks "

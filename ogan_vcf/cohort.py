@@ -75,6 +75,15 @@ class Samples:
             self.label_column,
         )
 
+    def relabel(self, column: str, source: str = "") -> Samples:
+        """The same samples labelled by another stored panel column."""
+        if column not in self.panel:
+            from .errors import InputError
+
+            raise InputError(f"{source or 'cohort'}: no panel column {column!r} (it has "
+                             f"{', '.join(self.panel) or 'none'})")
+        return Samples(self.ids, self.panel[column].astype(object), self.panel, column)
+
     def population_counts(self) -> dict[str, int]:
         """Samples per population, populations in order of first appearance."""
         names, first, counts = np.unique(self.populations, return_index=True, return_counts=True)

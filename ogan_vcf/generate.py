@@ -46,8 +46,11 @@ def synthesize(model_dir, *, n: int | None = None, populations: list[str] | None
         raise InputError(f"{model_dir}: no {checkpoint} checkpoint yet (train first, or --checkpoint last)")
     preset = preset_from_dict(config["preset"])
     sample = samples_by_default(preset) if sample is None else sample
+    import keras
+
+    keras.mixed_precision.set_global_policy("float32")  # generation runs in full precision everywhere
     gan = build_gan(config, preset, None)
-    state = _load_state(path, gan)
+    state = _load_state(path, gan, optimizers=False)  # any device, any precision policy
     factor = int(hybridize_factor) if hybridize_factor else 1
     if factor < 1:
         raise InputError(f"--hybridize-factor must be a whole number >= 1, got {hybridize_factor}")

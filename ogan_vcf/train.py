@@ -10,6 +10,7 @@ generated at that epoch (as ``ogan generate`` would draw them) and the training 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import secrets
@@ -101,7 +102,8 @@ def _save_state(path: Path, gan, epoch: int, best: dict) -> None:
             np.savez(fh, **arrays)
 
 
-def _load_state(path: Path, gan) -> dict:
+def _load_state(path: Path, gan, *, optimizers: bool = True) -> dict:
+    """Networks (and optimizer state unless ``optimizers`` is False) from a checkpoint; its state dict."""
     data = np.load(path)
 
     def group(prefix):
@@ -111,6 +113,8 @@ def _load_state(path: Path, gan) -> dict:
     gan.generator.set_weights(group("g"))
     gan.critic.set_weights(group("c"))
     for optimizer, key, model in ((gan.g_optimizer, "og", gan.generator), (gan.d_optimizer, "oc", gan.critic)):
+        if not optimizers:
+            break
         optimizer.build(model.trainable_weights)
         for variable, value in zip(optimizer.variables, group(key)):
             variable.assign(value)
@@ -169,6 +173,18 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str = "offs
         config = read_config(model_dir)
         chosen = preset_from_dict(config["preset"])
         seed = config["seed"]
+        changed = sorted(k for k, v in (overrides or {}).items() if v is not None and k != "epochs")
+        if changed:
+            raise InputError(f"--resume continues {model_dir} as configured; only --epochs may change "
+                             f"(got {', '.join('--' + k.replace('_', '-') for k in changed)})")
+        epochs = (overrides or {}).get("epochs")
+        if epochs is not None and epochs != chosen.epochs:  # extend (or shorten) the run
+            if epochs < 1:
+                raise InputError("--epochs must be at least 1")
+            chosen = dataclasses.replace(chosen, epochs=int(epochs))
+            config["preset"] = chosen.to_dict()
+            with atomic_path(model_dir / "config.json") as tmp:
+                tmp.write_text(json.dumps(config, indent=1))
     else:
         chosen = make_preset(preset, model, **(overrides or {}))
         seed = secrets.randbits(31) if seed is None else int(seed)
@@ -178,10 +194,11 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str = "offs
     if not phased and cohort.phased.any():
         raise InputError(f"{input}: partly phased; phase every call (e.g. Beagle) or none before training")
     keras.utils.set_random_seed(seed)
-    if tf.config.list_physical_devices("GPU"):
-        keras.mixed_precision.set_global_policy("mixed_float16")  # scores and logits are cast to float32
-    else:
-        tf.config.experimental.enable_op_determinism()
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    mixed = config.get("mixed_precision", False) if resume else gpu  # a resumed run keeps its optimizer form
+    keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")  # logits cast to float32
+    if not gpu and not (config.get("jit_compile") if resume else jit_compile):
+        tf.config.experimental.enable_op_determinism()  # same seed, same weights (XLA on CPU gives this up)
     data = training_cohort(cohort, model if not resume else config["model"], blocks or BlockSpec(), seed)
     labels_names = list(cohort.samples.population_counts())
     classes = encode(data.genotypes, phased)
@@ -189,6 +206,7 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str = "offs
     k = n_classes(phased)
     if not resume:
         config = _new_config(cohort, model, chosen, labels_names, phased, seed, data, jit_compile)
+        config["mixed_precision"] = mixed
         if chosen.architecture == "templates":
             from .hybridize.blocks import ld_blocks
 
@@ -216,7 +234,7 @@ def template_owners(k: int, counts: np.ndarray, codebook: str) -> np.ndarray:
     training counts ("shared", largest remainder, at least one each) or equal ("per_population")."""
     counts = np.asarray(counts, dtype=np.float64)
     if k < len(counts):
-        raise InputError(f"{k} templates cannot cover {len(counts)} populations; raise --templates")
+        raise InputError(f"{k} templates cannot cover {len(counts)} populations; use a preset with more templates")
     if codebook == "per_population":
         return np.arange(k) % len(counts)
     if codebook != "shared":

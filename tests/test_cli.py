@@ -106,6 +106,7 @@ def test_hybridize_bad_input_leaves_no_output(tmp_path, sim_files):
         ("--pop", "EAS"): "--pop needs --factor",
         ("--factor", "2"): "give either --pop",
         ("--pop", "EAS", "--factor", "2", "--mode", "clone"): "--mode must be one of offspring, ppo",
+        ("--balance", "--factor", "3"): "--balance brings every population to the largest's size; drop --factor",
     }
     for args, message in cases.items():
         r = runner.invoke(app, [*base, *args])
@@ -121,3 +122,21 @@ def test_hybridize_reports_bad_vcf_input_like_ingest(tmp_path, data_dir):
                             "--pop", "EUR", "--factor", "2", "-o", str(out)])
     assert r.exit_code == 1 and "haploid call at 1:200 for sample 's2'" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not list(tmp_path.iterdir())
+
+
+def test_label_column_relabels_a_cohort_file(tmp_path, sim_h5):
+    """A cohort keeps every panel column: --label-column picks another without a panel."""
+    from ogan_vcf.cohort import load
+
+    r = runner.invoke(app, ["bias", str(sim_h5), "--label-column", "pop", "--keep", "EASx=0.5", "--seed", "1",
+                            "-o", str(tmp_path / "t.h5")])
+    assert r.exit_code == 0, r.stderr
+    assert load(tmp_path / "t.h5").samples.population_counts() == {"AFRx": 20, "EURx": 20, "EASx": 10}
+    r = runner.invoke(app, ["info", str(sim_h5), "--label-column", "nope"])
+    assert r.exit_code == 1 and "no panel column 'nope'" in r.stderr
+
+
+def test_report_names_the_missing_synthetic_panel_option(tmp_path, sim_h5, sim_files):
+    r = runner.invoke(app, ["report", str(sim_h5), str(sim_files["vcf_gz"]), "-o", str(tmp_path / "r")])
+    assert r.exit_code == 1 and "needs --synth-panel to label its samples" in r.stderr
+    assert not (tmp_path / "r").exists()

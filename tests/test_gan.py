@@ -79,11 +79,12 @@ def test_same_seed_same_weights_and_resume_continues(tmp_path, sim_files, traine
     train(sim_files["vcf_gz"], again, panel=sim_files["panel"], preset="tiny", seed=7, overrides=TINY)
     for a, b in zip(weights(model_dir), weights(again)):
         np.testing.assert_array_equal(a, b)
-    config = json.loads((again / "config.json").read_text())
-    config["preset"]["epochs"] = 2
-    (again / "config.json").write_text(json.dumps(config))
-    resumed = train(sim_files["vcf_gz"], again, panel=sim_files["panel"], resume=True)
+    with pytest.raises(InputError, match="only --epochs may change"):
+        train(sim_files["vcf_gz"], again, panel=sim_files["panel"], resume=True, overrides={"lr": 0.1})
+    resumed = train(sim_files["vcf_gz"], again, panel=sim_files["panel"], resume=True, overrides={"epochs": 2})
     assert resumed.steps == 4 and resumed.epochs == 2
+    config = json.loads((again / "config.json").read_text())
+    assert config["preset"]["epochs"] == 2 and config["mixed_precision"] is False
     assert any(not np.array_equal(a, b) for a, b in zip(weights(model_dir), weights(again)))
     assert len((again / "history.csv").read_text().splitlines()) == 3
 

@@ -153,6 +153,17 @@ def test_balance_brings_every_population_to_the_largest(sim_cohort):
     assert r.populations[0].blocks is None and r.populations[1].n_real == 7
 
 
+
+def test_balance_in_ppo_mode_leaves_no_real_genome(sim_cohort):
+    """PPO balance replaces the largest population by offspring too: nothing real is passed on."""
+    sub = sim_cohort.take_samples(np.r_[members_of(sim_cohort, "AFR"), members_of(sim_cohort, "EUR")[:7]])
+    r = hybridize(sub, balance=True, mode="ppo", blocks=BlockSpec(size=25), seed=2)
+    assert r.cohort.samples.population_counts() == {"AFR": 20, "EUR": 20}
+    assert not set(r.cohort.samples.ids) & set(sub.samples.ids)
+    real = {g.tobytes() for g in np.moveaxis(sub.genotypes, 1, 0)}
+    assert not any(g.tobytes() in real for g in np.moveaxis(r.cohort.genotypes, 1, 0))
+    assert [p.n_real for p in r.populations] == [0, 0]
+
 def test_bad_options(sim_cohort):
     with pytest.raises(InputError, match="unknown population 'XYZ'; the cohort has AFR, EUR, EAS"):
         hybridize(sim_cohort, factor=2, populations=["XYZ"], seed=1)

@@ -177,7 +177,8 @@ def hybridize(data, *, factor: int | None = None, blocks: BlockSpec | int | np.n
 
     Cohort: ``populations`` (default all) each become factor*n genomes and the output
     holds those only; with ``balance`` every population is brought to the size of the
-    largest (which passes through as is) and the whole cohort is returned.
+    largest and the whole cohort is returned (in offspring mode the largest passes through
+    as is; in ppo mode it too is replaced by as many offspring, so no real genome remains).
     Array: the genomes of one population -> factor*n genomes (an array).
     """
     _check_options(mode, unit)
@@ -216,7 +217,7 @@ def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, se
     for pop, n_out in targets.items():
         members = np.flatnonzero(cohort.samples.populations == pop)
         genotypes = np.ascontiguousarray(cohort.genotypes[:, members])
-        if n_out == len(members) and balance:  # the largest population passes through
+        if n_out == len(members) and balance and mode == "offspring":  # the largest passes through
             parts.append((members, genotypes, cohort.phased[:, members], None))
             results.append(PopulationResult(pop, len(members), n_out, n_out, None))
             continue
@@ -281,6 +282,8 @@ def hybridize_file(input, output, *, panel=None, label_column=None, region=None,
         raise InputError("give either --pop POP[,POP...] with --factor, or --balance")
     if not balance and factor is None:
         raise InputError("--pop needs --factor (a whole number >= 1)")
+    if balance and factor is not None:
+        raise InputError("--balance brings every population to the largest's size; drop --factor")
     if populations and not balance:
         factor = check_factor(factor)
     cohort = read_cohort(input, panel=panel, label_column=label_column,

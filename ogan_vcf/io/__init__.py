@@ -57,17 +57,21 @@ def open_source(path: str | os.PathLike, *, panel: str | os.PathLike | None = No
         source.samples = matched
         if extra:
             source.notes.append(f"{len(extra)} panel samples are not in {source.path}; ignored")
+    elif kind == "cohort" and label_column and label_column != source.samples.label_column:
+        source.samples = source.samples.relabel(label_column, str(path))
     elif kind != "cohort":
         source.samples.label_column = "none"
     return source
 
 
 def read_cohort(path: str | os.PathLike, *, panel: str | os.PathLike | None = None,
-                label_column: str | None = None, region: Region | None = None, show_progress: bool = False):
+                label_column: str | None = None, region: Region | None = None, show_progress: bool = False,
+                panel_option: str = "--panel"):
     """Any input (cohort .h5, or VCF/BCF/PLINK + panel) as an in-memory Cohort.
 
     Non-cohort input goes through the same checks as ``ogan ingest`` (via a temporary
-    cohort file), so every command sees sorted, checked, labelled data.
+    cohort file), so every command sees sorted, checked, labelled data. A cohort can be
+    relabelled by another of its stored panel columns (``label_column``).
     """
     import tempfile
 
@@ -75,9 +79,14 @@ def read_cohort(path: str | os.PathLike, *, panel: str | os.PathLike | None = No
 
     kind = input_kind(path)
     if kind == "cohort" and panel is None and region is None:
-        return load(path)
+        cohort = load(path)
+        if label_column and label_column != cohort.samples.label_column:
+            cohort.samples = cohort.samples.relabel(label_column, str(path))
+        return cohort
     if kind != "cohort" and panel is None:
-        raise InputError(f"{path}: a VCF/BCF/PLINK input needs --panel to label its samples")
+        beside = panel_path_for(path)
+        hint = f" (e.g. {panel_option} {beside})" if beside.is_file() else ""
+        raise InputError(f"{path}: a VCF/BCF/PLINK input needs {panel_option} to label its samples{hint}")
     source = open_source(path, panel=panel, label_column=label_column, region=region)
     with tempfile.TemporaryDirectory(prefix="ogan-") as tmp:
         write_cohort(Path(tmp) / "input.h5", source, show_progress=show_progress)

@@ -6,7 +6,9 @@ padded length: a multiple of 4 (paper) or of ``block_snps`` (blocks).
 
 - "paper": the notebook's networks (see docs and PAPER_NOTES): a dense layer of L/4*256
   units, two upsampling conv stages; critic on the label-weighted one-hot input.
-- "blocks" (the cpu preset): the genome is cut into blocks of ``block_snps`` SNPs; a small
+- "templates" (the cpu preset): LD-aware blocks, each drawn from a codebook of learned block
+  templates by a straight-through Gumbel choice (see docs/gan.md).
+- "blocks" (the cpu-blocks preset): the genome is cut into blocks of ``block_snps`` SNPs; a small
   MLP maps noise and label to one latent vector per block, and each block decodes its own
   latent with its own weights (a locally connected layer), so local haplotype structure
   is cheap to carry while the shared MLP carries what blocks have in common. A

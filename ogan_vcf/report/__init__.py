@@ -274,8 +274,8 @@ def report(real, synthetic, out_dir, *, panel=None, synth_panel=None, train=None
 
     out_dir = Path(out_dir)
     real_c = read_cohort(real, panel=panel)
-    synth_c = read_cohort(synthetic, panel=synth_panel)
-    train_c = read_cohort(train, panel=train_panel) if train else None
+    synth_c = read_cohort(synthetic, panel=synth_panel, panel_option="--synth-panel")
+    train_c = read_cohort(train, panel=train_panel, panel_option="--train-panel") if train else None
     window = _window(real_c, synth_c, Region.parse(ld_region)) if ld_region else None
     metrics, plot, notes = compute_metrics(real_c, synth_c, train_c, ld_distance=ld_distance, ld_window=window,
                                            seed=seed, show_progress=show_progress)
