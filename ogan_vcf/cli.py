@@ -216,7 +216,8 @@ def hybridize(
     factor: Annotated[Optional[str], typer.Option("--factor", "-f", help="n samples -> factor*n (a whole "
                                                   "number >= 1).")] = None,
     balance: Annotated[bool, typer.Option("--balance", help="Bring every population up to the size of the "
-                                          "largest; write the whole cohort.")] = False,
+                                          "largest; write the whole cohort (with --mode ppo the largest is "
+                                          "replaced by offspring too).")] = False,
     mode: Annotated[str, typer.Option("--mode", help="offspring: real parents + offspring; ppo: offspring "
                                       "only, none equal to a parent (privacy).")] = "offspring",
     unit: Annotated[str, typer.Option("--unit", help="genotype: whole diploid blocks (the paper); "
@@ -350,11 +351,12 @@ def train(
     input: InputArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="Model directory to write.")],
     panel: PanelOpt = None,
-    model: Annotated[str, typer.Option("--model", help="offspring (real + offspring), ppo (offspring only: "
-                                       "privacy), pgcgan (the baseline, no hybridizer).")] = "offspring",
-    preset: Annotated[str, typer.Option("--preset", help="cpu (minutes on a laptop), paper (the notebook "
-                                        "architecture, for GPUs), cpu-blocks (an earlier CPU design), tiny "
-                                        "(tests).")] = "cpu",
+    model: Annotated[Optional[str], typer.Option("--model", help="offspring (real + offspring), ppo (offspring "
+                                                 "only: privacy), pgcgan (the baseline, no hybridizer) "
+                                                 "\\[default: offspring].")] = None,
+    preset: Annotated[Optional[str], typer.Option("--preset", help="cpu (minutes on a laptop), paper (the "
+                                                  "notebook architecture, for GPUs), cpu-blocks (an earlier CPU "
+                                                  "design), tiny (tests) \\[default: cpu].")] = None,
     epochs: Annotated[Optional[int], typer.Option("--epochs", help="Training epochs \\[default: the "
                                                   "preset's]; with --resume, the new total.")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Genomes per batch \\[default: "
@@ -440,7 +442,7 @@ def pipeline(
                                                 "and write a balanced synthetic cohort.")] = None,
     model: Annotated[str, typer.Option("--model", help="offspring, ppo, pgcgan, a comma list, or all "
                                        "(adds comparison.html).")] = "offspring",
-    preset: Annotated[str, typer.Option("--preset", help="cpu, paper (GPU) or tiny (tests).")] = "cpu",
+    preset: Annotated[str, typer.Option("--preset", help="cpu, paper (GPU), cpu-blocks or tiny (tests).")] = "cpu",
     epochs: Annotated[Optional[int], typer.Option("--epochs", help="Training epochs \\[default: the "
                                                   "preset's].")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Genomes per batch \\[default: "

@@ -156,10 +156,15 @@ def read_config(model_dir: str | os.PathLike) -> dict:
     return config
 
 
-def train(input, model_dir, *, panel=None, label_column=None, model: str = "offspring", preset: str = "cpu",
+def train(input, model_dir, *, panel=None, label_column=None, model: str | None = None, preset: str | None = None,
           overrides: dict | None = None, blocks: BlockSpec | None = None, seed: int | None = None,
           resume: bool = False, jit_compile: bool | None = None, show_progress: bool = False) -> TrainSummary:
-    """Train a conditional GAN on ``input`` and write (or continue) ``model_dir``."""
+    """Train a conditional GAN on ``input`` and write (or continue) ``model_dir``.
+
+    ``model`` defaults to offspring and ``preset`` to cpu. With ``resume`` the run continues as
+    its config.json says; only ``overrides["epochs"]`` may change it (the new total), and any
+    other option that disagrees with the config is refused.
+    """
     from .model import require_tensorflow
 
     require_tensorflow()
@@ -172,11 +177,16 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str = "offs
     if resume:
         config = read_config(model_dir)
         chosen = preset_from_dict(config["preset"])
+        recorded = {"--model": (model, config["model"]), "--preset": (preset, chosen.name),
+                    "--seed": (seed, config["seed"]), "--xla": (jit_compile or None, config.get("jit_compile") or None),
+                    "--block-size": (blocks.describe() if blocks else None, config.get("hybridizer_blocks"))}
         seed = config["seed"]
         changed = sorted(k for k, v in (overrides or {}).items() if v is not None and k != "epochs")
+        changed = [f"--{k.replace('_', '-')}" for k in changed]
+        changed += [name for name, (given, stored) in recorded.items() if given is not None and given != stored]
         if changed:
             raise InputError(f"--resume continues {model_dir} as configured; only --epochs may change "
-                             f"(got {', '.join('--' + k.replace('_', '-') for k in changed)})")
+                             f"(got {', '.join(changed)})")
         epochs = (overrides or {}).get("epochs")
         if epochs is not None and epochs != chosen.epochs:  # extend (or shorten) the run
             if epochs < 1:
@@ -186,6 +196,7 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str = "offs
             with atomic_path(model_dir / "config.json") as tmp:
                 tmp.write_text(json.dumps(config, indent=1))
     else:
+        model, preset = model or "offspring", preset or "cpu"
         chosen = make_preset(preset, model, **(overrides or {}))
         seed = secrets.randbits(31) if seed is None else int(seed)
     cohort = read_cohort(input, panel=panel, label_column=label_column, show_progress=show_progress)
@@ -199,6 +210,9 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str = "offs
     keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")  # logits cast to float32
     if not gpu and not (config.get("jit_compile") if resume else jit_compile):
         tf.config.experimental.enable_op_determinism()  # same seed, same weights (XLA on CPU gives this up)
+    if resume:  # the hybridizer blocks the run started with
+        stored = config.get("hybridizer_block_size")
+        blocks = BlockSpec(size=stored) if stored else BlockSpec()
     data = training_cohort(cohort, model if not resume else config["model"], blocks or BlockSpec(), seed)
     labels_names = list(cohort.samples.population_counts())
     classes = encode(data.genotypes, phased)
@@ -207,6 +221,8 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str = "offs
     if not resume:
         config = _new_config(cohort, model, chosen, labels_names, phased, seed, data, jit_compile)
         config["mixed_precision"] = mixed
+        config["hybridizer_blocks"] = (blocks or BlockSpec()).describe()
+        config["hybridizer_block_size"] = blocks.size if blocks else None
         if chosen.architecture == "templates":
             from .hybridize.blocks import ld_blocks
 

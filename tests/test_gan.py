@@ -79,8 +79,9 @@ def test_same_seed_same_weights_and_resume_continues(tmp_path, sim_files, traine
     train(sim_files["vcf_gz"], again, panel=sim_files["panel"], preset="tiny", seed=7, overrides=TINY)
     for a, b in zip(weights(model_dir), weights(again)):
         np.testing.assert_array_equal(a, b)
-    with pytest.raises(InputError, match="only --epochs may change"):
-        train(sim_files["vcf_gz"], again, panel=sim_files["panel"], resume=True, overrides={"lr": 0.1})
+    for options in ({"overrides": {"lr": 0.1}}, {"model": "ppo"}, {"seed": 8}, {"preset": "cpu"}):
+        with pytest.raises(InputError, match="only --epochs may change"):
+            train(sim_files["vcf_gz"], again, panel=sim_files["panel"], resume=True, **options)
     resumed = train(sim_files["vcf_gz"], again, panel=sim_files["panel"], resume=True, overrides={"epochs": 2})
     assert resumed.steps == 4 and resumed.epochs == 2
     config = json.loads((again / "config.json").read_text())

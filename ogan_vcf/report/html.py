@@ -112,7 +112,7 @@ _METRICS = {
         rate=lambda v, _: _band(v <= 0.55, v <= 0.6)),
     "max_kinship": _Metric(
         "Max kinship", "Highest KING kinship of a synthetic genome to a training genome.",
-        "ideal < 0.088 · amber ≥ 0.088 (2nd degree) · red ≥ 0.177 (1st degree) when the first-degree "
+        "ideal < 0.0884 · amber ≥ 0.0884 (2nd degree) · red ≥ 0.177 (1st degree) when the first-degree "
         "share exceeds the held-out one by 5 points (the privacy concern)",
         rate=lambda v, row: _band(v < 0.0884, not _first_degree_concern(v, row))),
     "first_degree_fraction": _Metric(
