@@ -181,7 +181,8 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str | None 
                     "--seed": (seed, config["seed"]), "--xla": (jit_compile or None, config.get("jit_compile") or None),
                     "--block-size": (blocks.describe() if blocks else None, config.get("hybridizer_blocks"))}
         seed = config["seed"]
-        changed = sorted(k for k, v in (overrides or {}).items() if v is not None and k != "epochs")
+        changed = sorted(k for k, v in (overrides or {}).items()
+                         if v is not None and k != "epochs" and v != getattr(chosen, k, None))
         changed = [f"--{k.replace('_', '-')}" for k in changed]
         changed += [name for name, (given, stored) in recorded.items() if given is not None and given != stored]
         if changed:
