@@ -201,6 +201,17 @@ SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Random seed; the
                                                "output \\[default: drawn, and recorded in provenance].")]
 
 
+# training options shared by train and pipeline
+EpochsOpt = Annotated[Optional[int], typer.Option("--epochs", help="Training epochs \\[default: the preset's].")]
+BatchSizeOpt = Annotated[Optional[int], typer.Option("--batch-size", help="Genomes per batch \\[default: the "
+                                                     "preset's].")]
+LrOpt = Annotated[Optional[float], typer.Option("--lr", help="Learning rate of the generator (and of the critic "
+                                               "unless the preset sets its own, as cpu does).")]
+DStepsOpt = Annotated[Optional[int], typer.Option("--d-steps", help="Critic updates per generator update.")]
+BlockSizeOpt = Annotated[Optional[int], typer.Option("--block-size", help="Hybridizer: fixed blocks of N SNPs "
+                                                     "instead of LD-aware blocks.")]
+
+
 def _split(values: list[str] | None) -> list[str] | None:
     return [v.strip() for value in values for v in value.split(",") if v.strip()] if values else None
 
@@ -357,19 +368,14 @@ def train(
     preset: Annotated[Optional[str], typer.Option("--preset", help="cpu (minutes on a laptop), paper (the "
                                                   "notebook architecture, for GPUs), cpu-blocks (an earlier CPU "
                                                   "design), tiny (tests) \\[default: cpu].")] = None,
-    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Training epochs \\[default: the "
-                                                  "preset's]; with --resume, the new total.")] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Genomes per batch \\[default: "
-                                                      "the preset's].")] = None,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate of the generator (and of the "
-                                                "critic unless the preset sets its own, as cpu does).")] = None,
-    d_steps: Annotated[Optional[int], typer.Option("--d-steps", help="Critic updates per generator "
-                                                   "update.")] = None,
-    block_size: Annotated[Optional[int], typer.Option("--block-size", help="Hybridizer: fixed blocks "
-                                                      "of N SNPs instead of LD-aware blocks.")] = None,
+    epochs: EpochsOpt = None,
+    batch_size: BatchSizeOpt = None,
+    lr: LrOpt = None,
+    d_steps: DStepsOpt = None,
+    block_size: BlockSizeOpt = None,
     seed: SeedOpt = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in OUTPUT as configured "
-                                         "(only --epochs may change).")] = False,
+                                         "(only --epochs may change: the new total).")] = False,
     xla: Annotated[bool, typer.Option("--xla/--no-xla", help="Compile the train step with XLA (on CPU this "
                                       "gives up bit-identical reruns).")] = False,
     label_column: LabelOpt = None,
@@ -443,16 +449,11 @@ def pipeline(
     model: Annotated[str, typer.Option("--model", help="offspring, ppo, pgcgan, a comma list, or all "
                                        "(adds comparison.html).")] = "offspring",
     preset: Annotated[str, typer.Option("--preset", help="cpu, paper (GPU), cpu-blocks or tiny (tests).")] = "cpu",
-    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Training epochs \\[default: the "
-                                                  "preset's].")] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Genomes per batch \\[default: "
-                                                      "the preset's].")] = None,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate of the generator (and of the "
-                                                "critic unless the preset sets its own, as cpu does).")] = None,
-    d_steps: Annotated[Optional[int], typer.Option("--d-steps", help="Critic updates per generator "
-                                                   "update.")] = None,
-    block_size: Annotated[Optional[int], typer.Option("--block-size", help="Hybridizer: fixed blocks "
-                                                      "of N SNPs instead of LD-aware blocks.")] = None,
+    epochs: EpochsOpt = None,
+    batch_size: BatchSizeOpt = None,
+    lr: LrOpt = None,
+    d_steps: DStepsOpt = None,
+    block_size: BlockSizeOpt = None,
     n: Annotated[Optional[int], typer.Option("--n", help="Synthetic people per population \\[default: the "
                                              "largest population of the full cohort].")] = None,
     hybridize_factor: Annotated[Optional[int], typer.Option("--hybridize-factor", help="The second "
