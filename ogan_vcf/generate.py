@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,13 @@ class GenerateSummary:
     hybridize_factor: int | None
 
 
+def check_count(n) -> int:
+    """``--n``: a whole number of people per population, at least 1."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Real) or int(n) != n or n < 1:
+        raise InputError(f"--n must be a whole number >= 1, got {n}")
+    return int(n)
+
+
 def synthesize(model_dir, *, n: int | None = None, populations: list[str] | None = None, sample: bool | None = None,
                hybridize_factor: int | None = None, seed: int | None = None, checkpoint: str = "best"):
     """A Cohort of ``n`` synthetic people per population, plus the epoch of the weights used."""
@@ -38,9 +46,7 @@ def synthesize(model_dir, *, n: int | None = None, populations: list[str] | None
     unknown = [p for p in populations if p not in labels]
     if unknown:
         raise InputError(f"unknown population {unknown[0]!r}; the model knows {', '.join(labels)}")
-    n = n if n is not None else max(config["training_sizes"].values())
-    if isinstance(n, bool) or int(n) != n or n < 1:
-        raise InputError(f"--n must be a whole number >= 1, got {n}")
+    n = check_count(n if n is not None else max(config["training_sizes"].values()))
     path = Path(model_dir) / "checkpoints" / f"{checkpoint}.npz"
     if not path.is_file():
         raise InputError(f"{model_dir}: no {checkpoint} checkpoint yet (train first, or --checkpoint last)")

@@ -74,12 +74,8 @@ def fingerprint(path) -> dict | None:
     path = Path(path)
     from .io.plink import plink_prefix
 
-    files = [path] if path.exists() else []
-    if not files and plink_prefix(path):
-        prefix = plink_prefix(path)
-        files = [Path(f"{prefix}{ext}") for ext in (".bed", ".bim", ".fam")]
-    if path.suffix in (".bed", ".bim", ".fam"):
-        files = [path.with_suffix(ext) for ext in (".bed", ".bim", ".fam")]
+    prefix = plink_prefix(path) if path.suffix in (".bed", ".bim", ".fam") or not path.exists() else None
+    files = [Path(f"{prefix}{ext}") for ext in (".bed", ".bim", ".fam")] if prefix else [path]
     return {"path": str(path.resolve()),
             "files": [[f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in files if f.exists()]}
 
@@ -139,7 +135,7 @@ class _Runner:
         params = {**params, "after": {a: self.digests[a] for a in after}}
         digest = _digest(params)
         self.digests[name] = digest
-        if self.manifest.is_done(name, digest) and all(Path(p).exists() for p in outputs):
+        if self.manifest.is_done(name, digest) and all(Path(p).exists() for p in outputs):  # recorded + expected
             self.log(f"{name}: up to date, skipped")
             self.results.append(StepResult(name, False, 0.0, [str(p) for p in outputs]))
             return digest
@@ -167,8 +163,10 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
     for model in models:  # refuse bad options before any work
         make_preset(preset, model, **(overrides or {}))
     fractions = parse_keep(keep) if keep else None
-    if n is not None and (isinstance(n, bool) or int(n) != n or n < 1):
-        raise InputError(f"--n must be a whole number >= 1, got {n}")
+    if n is not None:
+        from .generate import check_count
+
+        n = check_count(n)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a directory")

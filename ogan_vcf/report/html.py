@@ -340,13 +340,26 @@ def _gmm_tables(metrics: dict) -> str:
             + _table("Table 4. RMSE", ["", "RMSE"], rmse) + "</div></section>")
 
 
-def _figure(name: str, path: Path) -> str:
-    heading, caption = _FIGURES.get(name, (name, ""))
+def _image(path: Path, alt: str) -> str:
+    """An <img> with the file inlined as a data: URL (the page stays self-contained)."""
     mime = mimetypes.guess_type(Path(path).name)[0] or "image/png"
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f'<img src="data:{mime};base64,{data}" alt="{_e(alt)}">'
+
+
+def _page(title: str, body: str, css: str) -> str:
+    """A whole self-contained HTML document around ``body``."""
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{_e(title)}</title>'
+            f"<style>{css}</style><script>{_SCRIPT}</script></head>"
+            f"<body><main>{body}</main></body></html>\n")
+
+
+def _figure(name: str, path: Path) -> str:
+    heading, caption = _FIGURES.get(name, (name, ""))
     wide = ' class="wide"' if name in _WIDE_FIGURES else ""
-    return (f'<figure id="fig-{_e(name)}"{wide}><h3>{_e(heading)}</h3><img src="data:{mime};base64,{data}" '
-            f'alt="{_e(heading)}"><figcaption>{_e(caption)}</figcaption></figure>')
+    return (f'<figure id="fig-{_e(name)}"{wide}><h3>{_e(heading)}</h3>{_image(path, heading)}'
+            f'<figcaption>{_e(caption)}</figcaption></figure>')
 
 
 def _privacy(metrics: dict, figures: dict[str, Path]) -> str:
@@ -410,11 +423,7 @@ def write_report(out_dir: Path, metrics: dict, figures: dict[str, Path], *, titl
         f'<section id="figures"><h2>Figures</h2><div class="figures">{figure_html}</div></section>',
         _privacy(metrics, figures), _sampling(metrics, notes),
     ])
-    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{_e(title)}</title>'
-            f"<style>{_CSS}</style><script>{_SCRIPT}</script></head>"
-            f"<body><main>{body}</main></body></html>\n")
-    return _write_atomic(Path(out_dir) / "report.html", page)
+    return _write_atomic(Path(out_dir) / "report.html", _page(title, body, _CSS))
 
 
 def _plain(value):
@@ -440,9 +449,7 @@ _COMPARED_FIGURES = (("maf_scatter", "Figure 5a"), ("maf_hist", "Figure 5b"), ("
                      ("pca", "Figure 7"))
 
 
-def _image(path: Path, alt: str) -> str:
-    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
+
 
 
 def write_comparison(path: Path, metrics: dict[str, dict], figure_dirs: dict[str, Path], *,
@@ -495,8 +502,4 @@ def write_comparison(path: Path, metrics: dict[str, dict], figure_dirs: dict[str
     body = (f"<h1>{_e(title)}</h1>" + headline + tables
             + f'<section id="figures"><h2>Figures 5-7</h2>{"".join(figures)}</section>')
     css = _CSS + ".compare { display: grid; gap: 0 18px; }\n.compare figure { margin: .4rem 0 1rem; }\n"
-    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{_e(title)}</title>'
-            f"<style>{css}</style><script>{_SCRIPT}</script></head>"
-            f"<body><main>{body}</main></body></html>\n")
-    return _write_atomic(Path(path), page)
+    return _write_atomic(Path(path), _page(title, body, css))
