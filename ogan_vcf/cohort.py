@@ -156,6 +156,11 @@ class Cohort:
                 self.variant_allele[s], self.genotypes[s], self.phased[s],
             )
 
+    @property
+    def phase_state(self) -> str:
+        """'phased', 'unphased' or 'partly': see ``phase_state``."""
+        return phase_state(self.genotypes, self.phased)
+
     def take_samples(self, index: np.ndarray) -> Cohort:
         """A cohort with only the samples at ``index``, in that order."""
         return replace(
@@ -333,6 +338,29 @@ def count_missing_calls(genotypes: np.ndarray) -> int:
     return int(np.count_nonzero(np.minimum(genotypes[:, :, 0], genotypes[:, :, 1]) < 0))
 
 
+def _called(genotypes: np.ndarray) -> np.ndarray:
+    """bool (n, S): calls with both alleles present."""
+    return np.minimum(genotypes[:, :, 0], genotypes[:, :, 1]) >= 0
+
+
+def count_unphased_calls(genotypes: np.ndarray, phased: np.ndarray) -> int:
+    """Called calls written unphased; a missing call (any allele ``.``) has no phase."""
+    return int(np.count_nonzero(_called(genotypes) & ~phased))
+
+
+def phase_state(genotypes: np.ndarray, phased: np.ndarray) -> str:
+    """'phased', 'unphased' or 'partly': the phase of the called calls only.
+
+    genotypes : int8 (V, S, 2), -1 missing; phased : bool (V, S). Missing calls
+    (``./.``, ``.``, ``.|1``...) do not count; with no called call at all, 'phased'.
+    """
+    called = _called(genotypes)
+    n_unphased = int(np.count_nonzero(called & ~phased))
+    if n_unphased == 0:
+        return "phased"
+    return "unphased" if n_unphased == int(np.count_nonzero(called)) else "partly"
+
+
 @dataclass
 class WriteSummary:
     """What ``write_cohort`` did."""
@@ -341,7 +369,7 @@ class WriteSummary:
     n_samples: int
     resorted: bool
     missing_calls: int
-    unphased_calls: int
+    unphased_calls: int  # called calls only: a missing call has no phase
 
 
 def write_cohort(
@@ -367,7 +395,7 @@ def write_cohort(
                     progress_bar("writing cohort", source.n_variants, show=show_progress) as bar:
                 for chunk in source.chunks():
                     missing += count_missing_calls(chunk.genotypes)
-                    unphased += chunk.phased.size - int(np.count_nonzero(chunk.phased))
+                    unphased += count_unphased_calls(chunk.genotypes, chunk.phased)
                     appender.append(chunk.genotypes, chunk.phased)
                     for name in meta:
                         meta[name].append(getattr(chunk, name))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cohort import CohortFile, count_missing_calls, provenance_record, write_cohort
+from .cohort import CohortFile, count_missing_calls, count_unphased_calls, provenance_record, write_cohort
 from .errors import InputError
 from .io import Region, open_source, write_output
 from .io.vcf import output_kind
@@ -32,6 +32,7 @@ class IngestSummary:
 
     @property
     def phased(self) -> bool:
+        """Every called call is phased (missing calls have no phase and do not count)."""
         return self.unphased_calls == 0
 
 
@@ -132,7 +133,7 @@ def describe(path: str | os.PathLike, *, panel: str | os.PathLike | None = None,
             for chunk in source.chunks():
                 per_contig.update(chunk.contig.tolist())
                 missing += count_missing_calls(chunk.genotypes)
-                unphased += int(np.count_nonzero(~chunk.phased))
+                unphased += count_unphased_calls(chunk.genotypes, chunk.phased)
                 total += chunk.phased.size
                 bar.advance(len(chunk))
     finally:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..cohort import Cohort, Samples
+from ..cohort import Cohort, Samples, phase_state
 from ..errors import InputError
 from .blocks import BlockSpec, make_blocks, read_genetic_map
 from .kernels import column_hashes, cross_haplotype_blocks, gather_blocks
@@ -133,10 +133,12 @@ def _redraw_copies(genotypes, variant_block, draw, offspring, rng, label) -> int
 
 
 def hybridize_members(genotypes: np.ndarray, blocks: np.ndarray, *, n_out: int, mode: str = "offspring",
-                      unit: str = "genotype", rng: np.random.Generator, label: str = "") -> tuple[np.ndarray, int]:
+                      unit: str = "genotype", rng: np.random.Generator, label: str = "",
+                      phased: np.ndarray | None = None) -> tuple[np.ndarray, int, np.ndarray | None]:
     """n members (int8 (V, n, 2)) -> ``n_out`` genomes: parents first in offspring mode.
 
-    Returns the genomes and the number of block swaps made to avoid parent copies (ppo).
+    Returns the genomes, the number of block swaps made to avoid parent copies (ppo),
+    and, when the members' ``phased`` flags (bool (V, n)) are given, the output's flags.
     """
     n = genotypes.shape[1]
     if n < 2:
@@ -153,21 +155,37 @@ def hybridize_members(genotypes: np.ndarray, blocks: np.ndarray, *, n_out: int, 
     out[:, :n_real] = genotypes[:, :n_real]
     offspring = _offspring(genotypes, variant_block, draw, out[:, n_real:])
     swaps = _redraw_copies(genotypes, variant_block, draw, offspring, rng, label) if mode == "ppo" else 0
-    return out[:, :n_out], swaps
+    if phased is None:
+        return out[:, :n_out], swaps, None
+    flags = np.concatenate([phased[:, :n_real], _offspring_phase(phased, offspring, variant_block, draw)], axis=1)
+    return out[:, :n_out], swaps, flags[:, :n_out]
 
 
-def _offspring_phase(phased: np.ndarray, n_out: int, mode: str, unit: str) -> np.ndarray:
-    """Phase flags of the output: haplotype crosses are phased; genotype blocks keep theirs."""
-    n_real = phased.shape[1] if mode == "offspring" else 0
-    if unit == "haplotype" or phased.all():
-        out = np.ones((phased.shape[0], n_out), dtype=bool)
-    elif not phased.any():
-        out = np.zeros((phased.shape[0], n_out), dtype=bool)
-    else:
-        raise InputError("partly phased input: phase it fully (e.g. Beagle) before hybridizing")
-    if n_real:
-        out[:, :n_real] = phased
+def _offspring_phase(phased: np.ndarray, offspring: np.ndarray, variant_block: np.ndarray, draw: dict):
+    """Phase flags of the offspring, bool (V, C*n).
+
+    Genotype blocks move with their calls' own flags (a ``./.`` stays ``./.``); haplotype
+    crosses are phased, except a call with both alleles missing (written ``./.``).
+    """
+    if "sources" not in draw:
+        return (offspring[:, :, 0] >= 0) | (offspring[:, :, 1] >= 0)
+    out = np.empty(offspring.shape[:2], dtype=bool)
+    gather_blocks(np.ascontiguousarray(phased), variant_block, draw["sources"], out)
     return out
+
+
+def _check_phase(cohort: Cohort, members: np.ndarray, pop: str, unit: str) -> None:
+    """Refuse unphased input for haplotype crosses, and partly phased input for any unit."""
+    state = phase_state(cohort.genotypes[:, members], cohort.phased[:, members])
+    if state == "phased":
+        return
+    if unit == "haplotype":
+        what = "unphased" if state == "unphased" else "partly phased"
+        raise InputError(f"{cohort.path}: --unit haplotype needs phased genotypes (population {pop} is "
+                         f"{what}); phase first (e.g. Beagle) or use --unit genotype")
+    if state == "partly":
+        raise InputError(f"{cohort.path}: population {pop} is partly phased (some called genotypes "
+                         "use '|', some '/'); phase it fully (e.g. Beagle) before hybridizing")
 
 
 def hybridize(data, *, factor: int | None = None, blocks: BlockSpec | int | np.ndarray | None = None,
@@ -208,9 +226,9 @@ def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, se
         if unknown:
             raise InputError(f"unknown population {unknown[0]!r}; the cohort has {', '.join(counts)}")
         targets = {p: factor * counts[p] for p in chosen}
-    if unit == "haplotype" and not cohort.phased.all():
-        raise InputError(f"{cohort.path}: --unit haplotype needs phased genotypes; phase first "
-                         "(e.g. Beagle) or use --unit genotype")
+    for pop, n_out in targets.items():
+        if not (n_out == counts[pop] and balance and mode == "offspring"):
+            _check_phase(cohort, np.flatnonzero(cohort.samples.populations == pop), pop, unit)
     genetic_map = read_genetic_map(spec.genetic_map) if spec.genetic_map else None
     streams = dict(zip(sorted(counts), np.random.SeedSequence(seed).spawn(len(counts))))
     parts, results = [], []
@@ -223,9 +241,9 @@ def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, se
             continue
         starts = make_blocks(spec, genotypes, cohort.variant_contig, cohort.variant_position,
                              cohort.contig_id, genetic_map)
-        out, swaps = hybridize_members(genotypes, starts, n_out=n_out, mode=mode, unit=unit,
-                                       rng=np.random.default_rng(streams[pop]), label=pop)
-        phased = _offspring_phase(cohort.phased[:, members], n_out, mode, unit)
+        out, swaps, phased = hybridize_members(genotypes, starts, n_out=n_out, mode=mode, unit=unit,
+                                               rng=np.random.default_rng(streams[pop]), label=pop,
+                                               phased=np.ascontiguousarray(cohort.phased[:, members]))
         n_real = len(members) if mode == "offspring" else 0
         parts.append((members, out, phased, n_real))
         results.append(PopulationResult(pop, len(members), n_out, n_real, starts, swaps))

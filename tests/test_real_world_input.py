@@ -1,0 +1,130 @@
+"""Real-world input that pipelines write: missing calls in phased VCFs, maps that end early,
+damaged indexes. Each is handled deliberately and said in the summary, or refused in one line."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ogan_vcf.cohort import load, phase_state
+from ogan_vcf.convert import describe, ingest
+from ogan_vcf.errors import InputError
+from ogan_vcf.hybridize import BlockSpec, hybridize
+from ogan_vcf.io import read_cohort, write_output
+from util import write_panel_text
+
+# ---------------------------------------------------------------- missing calls in a phased VCF
+
+
+def write_phased_with_missing(path: Path, sim, missing: np.ndarray, lone: np.ndarray) -> Path:
+    """A phased VCF whose missing calls are written ``./.`` (or a lone ``.`` where ``lone``)."""
+    header = ["##fileformat=VCFv4.2", "##contig=<ID=1,length=10000000>",
+              '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+              "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", *sim.samples])]
+    lines = []
+    for v in range(len(sim.positions)):
+        calls = ["." if lone[v, s] else "./." if missing[v, s] else f"{a}|{b}"
+                 for s, (a, b) in enumerate(sim.genotypes[v])]
+        lines.append("\t".join(["1", str(sim.positions[v]), sim.ids[v], sim.ref[v], sim.alt[v],
+                                ".", "PASS", ".", "GT", *calls]))
+    path.write_text("\n".join(header + lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def phased_with_missing(tmp_path_factory, sim):
+    """The simulated cohort, phased, with about 3% of calls missing (a tenth of them a lone '.')."""
+    rng = np.random.default_rng(5)
+    missing = rng.random(sim.genotypes.shape[:2]) < 0.03
+    lone = missing & (rng.random(missing.shape) < 0.1)
+    d = tmp_path_factory.mktemp("missing")
+    vcf = write_phased_with_missing(d / "phased_missing.vcf", sim, missing, lone)
+    panel = write_panel_text(d / "p.panel", sim.samples, sim.populations)
+    return vcf, panel, missing, lone
+
+
+def test_phase_state_ignores_missing_calls():
+    g = np.array([[[0, 1], [-1, -1]], [[1, 1], [-1, 0]]], dtype=np.int8)  # (2 variants, 2 samples, 2)
+    assert phase_state(g, np.array([[True, False], [True, False]])) == "phased"
+    assert phase_state(g, np.array([[False, True], [False, True]])) == "unphased"
+    assert phase_state(np.zeros((2, 2, 2), np.int8), np.array([[True, False], [True, True]])) == "partly"
+    assert phase_state(np.full((2, 2, 2), -1, np.int8), np.zeros((2, 2), bool)) == "phased"  # nothing called
+
+
+def test_phased_vcf_with_missing_calls_ingests_as_phased(tmp_path, phased_with_missing):
+    vcf, panel, missing, lone = phased_with_missing
+    s = ingest(vcf, tmp_path / "c.h5", panel=panel)
+    assert s.phased and s.unphased_calls == 0
+    assert s.missing_calls == missing.sum() > 0
+    assert not any("unphased" in n for n in s.notes)
+    assert any(f"{missing.sum()} missing calls kept" in n for n in s.notes)
+    for d in (describe(vcf, panel=panel), describe(tmp_path / "c.h5")):
+        assert d.unphased_calls == 0 and d.missing_calls == missing.sum()
+    c = load(tmp_path / "c.h5")
+    assert c.phase_state == "phased" and not c.phased[missing].any() and c.phased[~missing].all()
+
+
+def test_cli_ingest_and_info_say_phased_when_only_missing_calls_lack_phase(tmp_path, phased_with_missing):
+    from typer.testing import CliRunner
+
+    from ogan_vcf.cli import app
+
+    vcf, panel, missing, _ = phased_with_missing
+    runner = CliRunner()
+    for args in (["ingest", str(vcf), "-p", str(panel), "-o", str(tmp_path / "c.h5")], ["info", str(tmp_path / "c.h5")]):
+        r = runner.invoke(app, [*args, "--no-progress"], env={"COLUMNS": "200"})
+        assert r.exit_code == 0, r.output
+        row = next(line for line in r.stdout.splitlines() if " phased " in line)
+        assert "yes" in row and "unphased" not in r.stdout
+
+
+def called_allele_counts(g: np.ndarray) -> np.ndarray:
+    """ALT alleles and called alleles per variant, int (V, 2), for genotypes (V, n, 2)."""
+    return np.stack([(g == 1).sum(axis=(1, 2)), (g >= 0).sum(axis=(1, 2))], axis=1)
+
+
+def test_phased_vcf_with_missing_calls_hybridizes(tmp_path, phased_with_missing):
+    vcf, panel, missing, lone = phased_with_missing
+    cohort = read_cohort(vcf, panel=panel)
+    r = hybridize(cohort, factor=3, populations=["AFR"], blocks=BlockSpec(size=40), seed=4)
+    members = np.flatnonzero(cohort.samples.populations == "AFR")
+    parents, parent_phase = cohort.genotypes[:, members], cohort.phased[:, members]
+    n = len(members)
+    out, flags = r.cohort.genotypes, r.cohort.phased
+    np.testing.assert_array_equal(out[:, :n], parents)
+    np.testing.assert_array_equal(flags[:, :n], parent_phase)
+    starts = r.populations[0].blocks
+    for c in range(1, 3):
+        copy, copy_flags = out[:, c * n:(c + 1) * n], flags[:, c * n:(c + 1) * n]
+        np.testing.assert_array_equal(called_allele_counts(copy), called_allele_counts(parents))
+        assert (copy < 0).sum() == (parents < 0).sum()  # missing calls move, none appear
+        called = (copy >= 0).all(axis=2)
+        assert copy_flags[called].all() and not copy_flags[~called].any()
+        for a, b in zip(starts[:-1], starts[1:]):
+            given = {(parents[a:b, j].tobytes(), parent_phase[a:b, j].tobytes()) for j in range(n)}
+            assert all((copy[a:b, j].tobytes(), copy_flags[a:b, j].tobytes()) in given for j in range(n))
+    paths = write_output(tmp_path / "h.vcf.gz", r.cohort)
+    back = read_cohort(paths[0], panel=paths[-1])
+    np.testing.assert_array_equal(back.genotypes, out)
+    np.testing.assert_array_equal(back.phased, flags)
+    assert back.phase_state == "phased"
+
+
+def test_haplotype_crosses_of_missing_calls_are_written_unphased(tmp_path, phased_with_missing):
+    vcf, panel, _, _ = phased_with_missing
+    cohort = read_cohort(vcf, panel=panel)
+    r = hybridize(cohort, factor=2, populations=["EUR"], unit="haplotype", blocks=BlockSpec(size=50), seed=2)
+    off = r.cohort.genotypes[:, 20:]
+    both_missing = (off < 0).all(axis=2)
+    assert both_missing.any() and ((off < 0).sum(axis=2) == 1).any()  # whole and half missing calls
+    np.testing.assert_array_equal(r.cohort.phased[:, 20:], ~both_missing)
+
+
+def test_partly_phased_called_calls_are_still_refused(phased_with_missing):
+    vcf, panel, missing, _ = phased_with_missing
+    cohort = read_cohort(vcf, panel=panel)
+    afr = np.flatnonzero(cohort.samples.populations == "AFR")
+    v, s = np.argwhere(~missing[:, afr])[0]
+    cohort.phased[v, afr[s]] = False  # one called 0/1 among 0|1
+    with pytest.raises(InputError, match="population AFR is partly phased"):
+        hybridize(cohort, factor=2, populations=["AFR"], blocks=BlockSpec(size=40), seed=1)
