@@ -269,6 +269,7 @@ def hybridize(
         table.add_row(p.population, str(p.n_in), str(p.n_out), str(p.n_real), *blocks, str(p.redraws))
     console.print(table)
     console.print("files: " + ", ".join(paths), highlight=False)
+    _print_notes(result.notes)
 
 
 @app.command()

@@ -128,3 +128,79 @@ def test_partly_phased_called_calls_are_still_refused(phased_with_missing):
     cohort.phased[v, afr[s]] = False  # one called 0/1 among 0|1
     with pytest.raises(InputError, match="population AFR is partly phased"):
         hybridize(cohort, factor=2, populations=["AFR"], blocks=BlockSpec(size=40), seed=1)
+
+
+# ---------------------------------------------------------------- genetic maps that end early
+
+
+@pytest.fixture
+def grid_cohort(sim_cohort):
+    """The simulated cohort moved onto positions 500, 1500, ..., 199500 of contig 1."""
+    from dataclasses import replace
+
+    return replace(sim_cohort, variant_position=np.arange(200, dtype=np.int64) * 1000 + 500)
+
+
+def write_map(path: Path, points) -> Path:
+    """A PLINK .map (chr id cM bp) of (bp, cM) points on contig 1."""
+    path.write_text("".join(f"1\tm{i}\t{cm}\t{bp}\n" for i, (bp, cm) in enumerate(points)))
+    return path
+
+
+def test_snps_beyond_both_ends_of_a_map_get_blocks_at_the_end_rates(tmp_path, grid_cohort):
+    # 20 cM/Mb from 50 kb to 100 kb, 40 cM/Mb from 100 kb to 150 kb; SNPs run from 0.5 kb to 199.5 kb
+    gmap = write_map(tmp_path / "short.map", [(50_000, 1.0), (100_000, 2.0), (150_000, 4.0)])
+    r = hybridize(grid_cohort, factor=2, populations=["EUR"], blocks=BlockSpec(genetic_map=str(gmap), cm=0.99),
+                  seed=1)
+    # 0.02 cM per SNP before 100 kb (the first rate, extrapolated below 50 kb), 0.04 after (the last rate)
+    assert r.populations[0].blocks.tolist() == [0, 50, 100, 125, 150, 175, 200]
+    assert r.notes == ["100 SNPs lie outside the genetic map's range on contig 1; extrapolated at the end rates"]
+
+
+def test_cli_hybridize_prints_the_map_range_note(tmp_path, grid_cohort):
+    from typer.testing import CliRunner
+
+    from ogan_vcf.cli import app
+    from ogan_vcf.cohort import save
+
+    save(grid_cohort, tmp_path / "c.h5")
+    gmap = write_map(tmp_path / "short.map", [(50_000, 1.0), (100_000, 2.0), (150_000, 4.0)])
+    r = CliRunner().invoke(app, ["hybridize", str(tmp_path / "c.h5"), "--pop", "EUR", "--factor", "2", "--map",
+                                 str(gmap), "--cm", "0.99", "-o", str(tmp_path / "o.h5"), "--no-progress"],
+                           env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert "note: 100 SNPs lie outside the genetic map's range on contig 1" in r.stdout
+
+
+def test_a_one_point_map_is_refused_in_one_line(tmp_path, grid_cohort):
+    from typer.testing import CliRunner
+
+    from ogan_vcf.cli import app
+    from ogan_vcf.cohort import save
+
+    gmap = write_map(tmp_path / "one.map", [(50_000, 1.0)])
+    with pytest.raises(InputError, match="contig '1' has one map point"):
+        hybridize(grid_cohort, factor=2, populations=["EUR"], blocks=BlockSpec(genetic_map=str(gmap)), seed=1)
+    save(grid_cohort, tmp_path / "c.h5")
+    r = CliRunner().invoke(app, ["hybridize", str(tmp_path / "c.h5"), "--pop", "EUR", "--factor", "2", "--map",
+                                 str(gmap), "-o", str(tmp_path / "o.h5"), "--no-progress"])
+    assert r.exit_code == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ogan: error: ") and str(gmap) in lines[0], r.stderr
+    assert "Traceback" not in r.output and not (tmp_path / "o.h5").exists()
+
+
+def test_map_rows_unsorted_repeated_or_contradictory(tmp_path):
+    from ogan_vcf.hybridize.blocks import read_genetic_map
+
+    notes = []
+    gmap = read_genetic_map(write_map(tmp_path / "a.map", [(300, 3.0), (100, 1.0), (200, 2.0), (200, 2.0)]),
+                            notes=notes)
+    assert gmap["1"][0].tolist() == [100, 200, 300] and gmap["1"][1].tolist() == [1.0, 2.0, 3.0]
+    assert len(notes) == 2 and "not sorted" in notes[0] and "1 repeated map rows dropped" in notes[1]
+    with pytest.raises(InputError, match=r"position 200 on contig '1' has two cM values \(2 and 2.5\)"):
+        read_genetic_map(write_map(tmp_path / "b.map", [(100, 1.0), (200, 2.0), (200, 2.5)]))
+    with pytest.raises(InputError, match="cM decreases on contig '1', from 2 at 200 to 1.5 at 300"):
+        read_genetic_map(write_map(tmp_path / "c.map", [(100, 1.0), (200, 2.0), (300, 1.5)]))
+    with pytest.raises(InputError, match="not a number"):
+        read_genetic_map(write_map(tmp_path / "d.map", [(100, 1.0), (200, "nan")]))

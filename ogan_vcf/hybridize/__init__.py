@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -43,11 +43,12 @@ class PopulationResult:
 
 @dataclass
 class HybridResult:
-    """The hybridized cohort, what happened per population, and the seed used."""
+    """The hybridized cohort, what happened per population, the seed used, and notes."""
 
     cohort: Cohort
     populations: list[PopulationResult]
     seed: int
+    notes: list[str] = field(default_factory=list)  # e.g. SNPs beyond the genetic map's ends
 
 
 def _check_options(mode: str, unit: str) -> None:
@@ -229,7 +230,8 @@ def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, se
     for pop, n_out in targets.items():
         if not (n_out == counts[pop] and balance and mode == "offspring"):
             _check_phase(cohort, np.flatnonzero(cohort.samples.populations == pop), pop, unit)
-    genetic_map = read_genetic_map(spec.genetic_map) if spec.genetic_map else None
+    notes: list[str] = []
+    genetic_map = read_genetic_map(spec.genetic_map, notes=notes) if spec.genetic_map else None
     streams = dict(zip(sorted(counts), np.random.SeedSequence(seed).spawn(len(counts))))
     parts, results = [], []
     for pop, n_out in targets.items():
@@ -240,14 +242,14 @@ def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, se
             results.append(PopulationResult(pop, len(members), n_out, n_out, None))
             continue
         starts = make_blocks(spec, genotypes, cohort.variant_contig, cohort.variant_position,
-                             cohort.contig_id, genetic_map)
+                             cohort.contig_id, genetic_map, notes=notes)
         out, swaps, phased = hybridize_members(genotypes, starts, n_out=n_out, mode=mode, unit=unit,
                                                rng=np.random.default_rng(streams[pop]), label=pop,
                                                phased=np.ascontiguousarray(cohort.phased[:, members]))
         n_real = len(members) if mode == "offspring" else 0
         parts.append((members, out, phased, n_real))
         results.append(PopulationResult(pop, len(members), n_out, n_real, starts, swaps))
-    return HybridResult(_assemble(cohort, parts), results, seed)
+    return HybridResult(_assemble(cohort, parts), results, seed, list(dict.fromkeys(notes)))
 
 
 def _balance_targets(counts: dict[str, int]) -> dict[str, int]:

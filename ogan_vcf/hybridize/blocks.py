@@ -118,16 +118,39 @@ def ld_blocks(genotypes: np.ndarray, variant_contig: np.ndarray, spec: BlockSpec
     return np.asarray(cuts, dtype=np.int64)
 
 
-def read_genetic_map(path: str | os.PathLike) -> dict[str | None, tuple[np.ndarray, np.ndarray]]:
+def read_genetic_map(path: str | os.PathLike, *, notes: list[str] | None = None
+                     ) -> dict[str | None, tuple[np.ndarray, np.ndarray]]:
     """Positions (bp) and cM per contig from a PLINK .map or a HapMap-style map.
 
     PLINK .map: ``chr id cM bp``, no header. HapMap: a header naming a position column
     (``Position(bp)``/``position``/``pos``) and a map column (``Map(cM)``/``Genetic_Map(cM)``
     /``cM``), with or without a chromosome column (contig None: applies to every contig).
+    Rows are sorted by position and exact repeats dropped (said in ``notes``); a position
+    given two cM values, a decreasing cM, or a contig with one point is an InputError.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such genetic map file")
+    maps: dict[str | None, list] = {}
+    for contig, pos, cm in _map_rows(path):
+        maps.setdefault(contig, []).append((pos, cm))
+    out, unsorted, repeats = {}, 0, 0
+    for contig, pairs in maps.items():
+        arr = np.array(pairs, dtype=np.float64)
+        unsorted += int(np.any(np.diff(arr[:, 0]) < 0))
+        arr = np.unique(arr, axis=0)  # sorted by position, then cM; exact repeats dropped
+        repeats += len(pairs) - len(arr)
+        _check_map_contig(path, contig, arr[:, 0], arr[:, 1])
+        out[contig] = (arr[:, 0], arr[:, 1])
+    if notes is not None and unsorted:
+        notes.append(f"{path}: map rows were not sorted by position on {unsorted} contig(s); sorted")
+    if notes is not None and repeats:
+        notes.append(f"{path}: {repeats} repeated map rows dropped")
+    return out
+
+
+def _map_rows(path: Path) -> list[tuple[str | None, float, float]]:
+    """(contig, position, cM) rows of a PLINK .map or a HapMap-style map."""
     lines = [line.split() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
     if not lines:
         raise InputError(f"{path}: genetic map is empty")
@@ -144,14 +167,33 @@ def read_genetic_map(path: str | os.PathLike) -> dict[str | None, tuple[np.ndarr
     except (StopIteration, IndexError, ValueError):
         raise InputError(f"{path}: not a PLINK .map (chr id cM bp) or HapMap-style genetic map "
                          "(header with position and cM columns)") from None
-    maps: dict[str | None, list] = {}
-    for contig, pos, cm in rows:
-        maps.setdefault(contig, []).append((pos, cm))
-    out = {}
-    for contig, pairs in maps.items():
-        arr = np.array(sorted(pairs))
-        out[contig] = (arr[:, 0], arr[:, 1])
-    return out
+    bad = next((r for r in rows if not (np.isfinite(r[1]) and np.isfinite(r[2]))), None)
+    if bad is not None:
+        raise InputError(f"{path}: position {bad[1]} with cM {bad[2]} on contig {_contig_name(bad[0])}: "
+                         "not a number")
+    return rows
+
+
+def _check_map_contig(path: Path, contig: str | None, pos: np.ndarray, cm: np.ndarray) -> None:
+    """One contig's sorted, de-duplicated map: distinct positions, cM never decreasing, >= 2 points."""
+    name = _contig_name(contig)
+    if len(pos) < 2:
+        raise InputError(f"{path}: contig {name} has one map point; at least two are needed for a "
+                         "rate (cM per bp) to cut blocks by")
+    twice = np.flatnonzero(np.diff(pos) == 0)
+    if len(twice):
+        i = twice[0]
+        raise InputError(f"{path}: position {pos[i]:.0f} on contig {name} has two cM values "
+                         f"({cm[i]:g} and {cm[i + 1]:g})")
+    down = np.flatnonzero(np.diff(cm) < 0)
+    if len(down):
+        i = down[0]
+        raise InputError(f"{path}: cM decreases on contig {name}, from {cm[i]:g} at {pos[i]:.0f} to "
+                         f"{cm[i + 1]:g} at {pos[i + 1]:.0f}; a genetic map's cM never decreases")
+
+
+def _contig_name(contig: str | None) -> str:
+    return repr(contig) if contig is not None else "(all contigs)"
 
 
 def _is_number(text: str) -> bool:
@@ -162,9 +204,28 @@ def _is_number(text: str) -> bool:
         return False
 
 
+def map_position_cm(position: np.ndarray, map_pos: np.ndarray, map_cm: np.ndarray) -> tuple[np.ndarray, int]:
+    """cM at ``position``: interpolated inside the map, extrapolated at its end rates outside.
+
+    The end rates are the cM/bp slopes of the first two and the last two map points.
+    Returns float64 cM and how many positions lie outside the map's range.
+    """
+    cm = np.interp(position, map_pos, map_cm)
+    before, after = position < map_pos[0], position > map_pos[-1]
+    first_rate = (map_cm[1] - map_cm[0]) / (map_pos[1] - map_pos[0])
+    last_rate = (map_cm[-1] - map_cm[-2]) / (map_pos[-1] - map_pos[-2])
+    cm[before] = map_cm[0] + (position[before] - map_pos[0]) * first_rate
+    cm[after] = map_cm[-1] + (position[after] - map_pos[-1]) * last_rate
+    return cm, int(before.sum() + after.sum())
+
+
 def map_blocks(variant_contig: np.ndarray, variant_position: np.ndarray, contig_id: list[str],
-               genetic_map: dict, cm: float) -> np.ndarray:
-    """Cut each contig where the genetic distance since the block start reaches ``cm``."""
+               genetic_map: dict, cm: float, *, notes: list[str] | None = None) -> np.ndarray:
+    """Cut each contig where the genetic distance since the block start reaches ``cm``.
+
+    SNPs outside the map's range on a contig are placed at the map's end rates and
+    counted in ``notes``.
+    """
     if cm <= 0:
         raise InputError(f"--cm must be positive, got {cm}")
     cuts = [0]
@@ -173,7 +234,10 @@ def map_blocks(variant_contig: np.ndarray, variant_position: np.ndarray, contig_
         table = genetic_map.get(name, genetic_map.get(name.removeprefix("chr"), genetic_map.get(None)))
         if table is None:
             raise InputError(f"the genetic map has no contig {name!r} (it has {', '.join(map(str, genetic_map))})")
-        position_cm = np.interp(variant_position[start:stop], *table)
+        position_cm, outside = map_position_cm(variant_position[start:stop].astype(np.float64), *table)
+        if outside and notes is not None:
+            notes.append(f"{outside} SNPs lie outside the genetic map's range on contig {name}; "
+                         "extrapolated at the end rates")
         block_start_cm = position_cm[0]
         for i in range(1, stop - start):
             if position_cm[i] - block_start_cm >= cm:
@@ -185,13 +249,13 @@ def map_blocks(variant_contig: np.ndarray, variant_position: np.ndarray, contig_
 
 def make_blocks(spec: BlockSpec, genotypes: np.ndarray, variant_contig: np.ndarray,
                 variant_position: np.ndarray | None = None, contig_id: list[str] | None = None,
-                genetic_map: dict | None = None) -> np.ndarray:
-    """The block partition ``spec`` asks for, for the members in ``genotypes``."""
+                genetic_map: dict | None = None, *, notes: list[str] | None = None) -> np.ndarray:
+    """The block partition ``spec`` asks for, for the members in ``genotypes``; notes go to ``notes``."""
     if spec.size:
         return fixed_blocks(variant_contig, spec.size)
     if spec.genetic_map:
         if variant_position is None:
             raise InputError("blocks from a genetic map need variant positions (pass a Cohort)")
         return map_blocks(variant_contig, variant_position, contig_id,
-                          genetic_map or read_genetic_map(spec.genetic_map), spec.cm)
+                          genetic_map or read_genetic_map(spec.genetic_map, notes=notes), spec.cm, notes=notes)
     return ld_blocks(genotypes, variant_contig, spec)
