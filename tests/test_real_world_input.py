@@ -204,3 +204,120 @@ def test_map_rows_unsorted_repeated_or_contradictory(tmp_path):
         read_genetic_map(write_map(tmp_path / "c.map", [(100, 1.0), (200, 2.0), (300, 1.5)]))
     with pytest.raises(InputError, match="not a number"):
         read_genetic_map(write_map(tmp_path / "d.map", [(100, 1.0), (200, "nan")]))
+
+
+# ---------------------------------------------------------------- indexes: absent, damaged, stale
+
+
+@pytest.fixture
+def indexed(tmp_path, sim_files):
+    """A private copy of the bgzipped simulated VCF and its .tbi, and the panel."""
+    import shutil
+
+    vcf = tmp_path / "sim.vcf.gz"
+    shutil.copy(sim_files["vcf_gz"], vcf)
+    shutil.copy(f"{sim_files['vcf_gz']}.tbi", f"{vcf}.tbi")
+    return vcf, sim_files["panel"]
+
+
+def region_of(sim, a=50, b=99):
+    return f"1:{sim.positions[a]}-{sim.positions[b]}"
+
+
+def test_a_garbage_index_is_refused_not_read_around(tmp_path, indexed, sim):
+    vcf, panel = indexed
+    Path(f"{vcf}.tbi").write_bytes(np.random.default_rng(0).bytes(120))
+    with pytest.raises(InputError) as e:
+        ingest(vcf, tmp_path / "c.h5", panel=panel, region=region_of(sim))
+    message = str(e.value)
+    assert message.startswith(f"{vcf}: the region query") and f"{vcf}.tbi" in message
+    assert "[E::hts_idx_load3] Could not load local index file" in message  # htslib's own words
+    assert "\n" not in message and not (tmp_path / "c.h5").exists()
+
+
+def test_a_garbage_csi_beside_a_bcf_is_refused(tmp_path, sim_files, sim):
+    import shutil
+
+    bcf = tmp_path / "sim.bcf"
+    shutil.copy(sim_files["bcf"], bcf)
+    Path(f"{bcf}.csi").write_bytes(b"not an index at all")
+    with pytest.raises(InputError, match=r"sim\.bcf\.csi failed \(\[E::"):
+        ingest(bcf, tmp_path / "c.h5", panel=sim_files["panel"], region=region_of(sim))
+
+
+def test_cli_prints_one_line_for_a_damaged_index(tmp_path, indexed, sim):
+    from typer.testing import CliRunner
+
+    from ogan_vcf.cli import app
+
+    vcf, panel = indexed
+    data = bytearray(Path(f"{vcf}.tbi").read_bytes())
+    Path(f"{vcf}.tbi").write_bytes(bytes(data[: len(data) // 2]))  # cut short
+    out = tmp_path / "c.h5"
+    r = CliRunner().invoke(app, ["ingest", str(vcf), "-p", str(panel), "-o", str(out), "--region", region_of(sim),
+                                 "--no-progress"])
+    assert r.exit_code == 1, r.output
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith(f"ogan: error: {vcf}: the region query") and "[E::" in lines[0]
+    assert "Traceback" not in r.output and not out.exists()
+
+
+def test_without_an_index_the_file_is_read_whole_with_a_note(tmp_path, indexed, sim):
+    vcf, panel = indexed
+    Path(f"{vcf}.tbi").unlink()
+    s = ingest(vcf, tmp_path / "c.h5", panel=panel, region=region_of(sim))
+    assert s.n_snps == 50 and s.notes == [f"{vcf} has no index: read it whole to select {region_of(sim)}"]
+    np.testing.assert_array_equal(load(tmp_path / "c.h5").genotypes, sim.genotypes[50:100])
+
+
+def test_htslib_alternative_index_names_are_used(tmp_path, indexed, sim):
+    vcf, panel = indexed
+    Path(f"{vcf}.tbi").rename(tmp_path / "sim.vcf.tbi")  # x.vcf.tbi: htslib's replaced-suffix name
+    s = ingest(vcf, tmp_path / "c.h5", panel=panel, region=region_of(sim))
+    assert s.n_snps == 50 and not s.notes
+
+
+def test_an_index_older_than_the_file_is_noted(tmp_path, indexed, sim):
+    import os
+
+    vcf, panel = indexed
+    os.utime(f"{vcf}.tbi", (1_000_000_000, 1_000_000_000))
+    s = ingest(vcf, tmp_path / "c.h5", panel=panel, region=region_of(sim))
+    assert s.n_snps == 50
+    assert any("[W::hts_idx_load3] The index file is older than the data file" in n for n in s.notes)
+    assert any("re-index with `bcftools index -t" in n for n in s.notes)
+
+
+def test_a_contig_the_index_lacks_is_no_records_without_a_warning(tmp_path, indexed):
+    import warnings
+
+    from typer.testing import CliRunner
+
+    from ogan_vcf.cli import app
+
+    vcf, panel = indexed
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with pytest.raises(InputError, match=r"no variant records in 7:1- \(its contigs: 1\)$"):
+            ingest(vcf, tmp_path / "c.h5", panel=panel, region="7")
+    assert not seen  # cyvcf2's "no intervals found" would be a second stderr line
+    r = CliRunner().invoke(app, ["ingest", str(vcf), "-p", str(panel), "-o", str(tmp_path / "c.h5"),
+                                 "--region", "7", "--no-progress"])
+    assert r.exit_code == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_htslib_messages_are_captured_and_other_stderr_passes_through(capfd):
+    import os
+
+    from ogan_vcf.io.vcf import _htslib_messages
+
+    with _htslib_messages() as lines:
+        os.write(2, b"[E::demo] broken index\nprogress 50%\n[W::demo] old index\n")
+    assert lines == ["[E::demo] broken index", "[W::demo] old index"]
+    assert capfd.readouterr().err == "progress 50%\n"
+
+
+def test_a_bad_header_error_carries_htslib_text(tmp_path, data_dir):
+    with pytest.raises(InputError, match=r"duplicate sample name 's1'.*\[E::bcf_hdr_add_sample_len\]"):
+        ingest(data_dir / "duplicate_sample.vcf", tmp_path / "c.h5", panel=data_dir / "three.panel")

@@ -7,11 +7,15 @@ read with ``Variant.genotype.array()`` into a chunk buffer and checked per chunk
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gzip
 import json
 import os
 import re
+import sys
+import tempfile
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,11 +30,59 @@ _BASES = frozenset("ACGTN")
 BGZF_MODE = "wb4"  # bgzip level 4: ~4x faster than the default level, a few % larger
 
 
-def _quiet_htslib() -> None:
-    """Silence htslib's own stderr messages; our errors say what went wrong."""
+_HTS_LOG_OFF, _HTS_LOG_WARNING = 0, 3
+
+
+def _htslib():
     import cyvcf2.cyvcf2 as compiled
 
-    ctypes.CDLL(compiled.__file__).hts_set_log_level(0)
+    return ctypes.CDLL(compiled.__file__)
+
+
+def _quiet_htslib() -> None:
+    """Silence htslib while records stream (per-record messages would flood stderr; our errors
+    say what went wrong). Opening and region queries capture its messages: ``_htslib_messages``."""
+    _htslib().hts_set_log_level(_HTS_LOG_OFF)
+
+
+_HTSLIB_LINE = re.compile(rb"^\[[EW]::")
+
+
+@contextlib.contextmanager
+def _htslib_messages() -> Iterator[list[str]]:
+    """Capture htslib's ``[E::...]`` and ``[W::...]`` lines written inside the block.
+
+    Raises htslib's log level to warnings and points file descriptor 2 at a temporary
+    file; both are restored on exit, when the yielded list is filled. Anything else
+    written to fd 2 meanwhile (a progress bar's thread) is passed on to it. Keep the
+    block short: only around an open or a region query, never around the records.
+    """
+    lib, lines = _htslib(), []
+    previous = lib.hts_get_log_level()
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to capture (a closed fd 2): htslib stays quiet
+        yield lines
+        return
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        lib.hts_set_log_level(_HTS_LOG_WARNING)
+        try:
+            yield lines
+        finally:
+            lib.hts_set_log_level(previous)
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            other = []
+            for line in capture.read().splitlines(keepends=True):
+                if _HTSLIB_LINE.match(line):
+                    lines.append(line.decode("utf-8", "replace").strip())
+                else:
+                    other.append(line)
+            if other:
+                os.write(2, b"".join(other))
 
 
 @dataclass
@@ -87,21 +139,36 @@ def sniff_format(path: Path) -> str:
     raise InputError(f"{path}: not a VCF or BCF file (it does not start with '##fileformat')")
 
 
+def find_index(path: str | os.PathLike) -> str | None:
+    """The index htslib would load for a region query on ``path``, or None.
+
+    As htslib looks (``hts_idx_check_local``): PATH.csi, then PATH with its last suffix
+    replaced by .csi, then (not for a file cyvcf2 treats as BCF, by its name) the same
+    with .tbi. Only a BGZF-compressed file can have one: a plain or gzip VCF has none.
+    """
+    path = str(path)
+    with open(path, "rb") as fh:
+        head = fh.read(18)
+    if not (head[:2] == b"\x1f\x8b" and len(head) == 18 and head[3] & 4 and head[12:14] == b"BC"):
+        return None
+    stem = os.path.splitext(path)[0]
+    kinds = (".csi",) if path.endswith((".bcf", ".bcf.gz")) else (".csi", ".tbi")
+    for candidate in (name + kind for kind in kinds for name in (path, stem)):
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
 class VcfSource:
     """Biallelic SNPs of a VCF/BCF as VariantChunks, plus counts of what was skipped."""
 
     def __init__(self, path: str | os.PathLike, *, region: Region | None = None,
                  chunk_variants: int | None = None, threads: int = 2):
-        import cyvcf2
-
         _quiet_htslib()
         self.path = str(path)
         self.format = sniff_format(Path(path))
-        try:
-            self._vcf = cyvcf2.VCF(self.path, threads=threads)
-        except Exception as e:  # cyvcf2 raises a bare Exception on bad headers
-            raise InputError(f"{path}: {_diagnose_header(Path(path)) or 'cannot read as VCF/BCF'} "
-                             f"({_clean(e)})") from None
+        self.notes: list[str] = []
+        self._vcf = self._open(threads)
         names = list(self._vcf.samples)
         if not names:
             raise InputError(f"{path}: no samples (a sites-only VCF); genotypes are needed")
@@ -120,29 +187,72 @@ class VcfSource:
         # whole HDF5 chunks per write: a partial chunk would be decompressed and rewritten
         self.chunk_variants = chunk_variants or variants_per_chunk(len(names), 16 << 20)
         self.counts = Counter()
-        self.notes: list[str] = []
         self.phased = True
+        self._index_hint = ""  # htslib's warnings about the index, for a later read error
+
+    def _open(self, threads: int):
+        """cyvcf2.VCF on the file; htslib's warnings become notes, its errors join the InputError."""
+        import cyvcf2
+
+        error = None
+        with _htslib_messages() as messages:
+            try:
+                vcf = cyvcf2.VCF(self.path, threads=threads)
+            except Exception as e:  # cyvcf2 raises a bare Exception on bad headers
+                error = e
+        self.notes += [f"{self.path}: htslib: {m}" for m in messages if m.startswith("[W::")]
+        if error is not None:
+            why = _diagnose_header(Path(self.path)) or "cannot read as VCF/BCF"
+            detail = "; ".join([_clean(error), *(m for m in messages if m.startswith("[E::"))])
+            raise InputError(f"{self.path}: {why} ({detail})")
+        return vcf
 
     def _records(self):
-        """Iterate records, by index query when the region is indexed, else by filtering."""
+        """Iterate records: by an index query when the file has an index, else by filtering."""
         if self.region is None:
             yield from self._vcf
             return
-        try:
-            it = self._vcf(str(self.region))
-            first = next(it, None)
-        except Exception:  # no index, or contig unknown to the index
-            it, first = None, None
-        if it is not None:
-            if first is not None:
-                yield first
-                yield from it
+        index = find_index(self.path)
+        if index is None:
+            self.notes.append(f"{self.path} has no index: read it whole to select {self.region}")
+            r = self.region
+            for rec in self._vcf:
+                if rec.CHROM == r.contig and rec.POS >= r.start and (r.end is None or rec.POS <= r.end):
+                    yield rec
             return
-        self.notes.append(f"{self.path} has no index: read it whole to select {self.region}")
-        r = self.region
-        for rec in self._vcf:
-            if rec.CHROM == r.contig and rec.POS >= r.start and (r.end is None or rec.POS <= r.end):
-                yield rec
+        it, first = self._query(index)
+        if first is not None:
+            yield first
+            yield from it
+
+    def _query(self, index: str):
+        """Start the region query through ``index``: (iterator, first record or None).
+
+        A contig the index does not know gives no records. A query that fails (a damaged
+        index, a stale one) is an InputError with htslib's own words; its warnings are notes.
+        """
+        error, it, first = None, None, None
+        with _htslib_messages() as messages, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # cyvcf2 warns "no intervals found" for an unknown contig
+            try:
+                it = self._vcf(str(self.region))
+                first = next(it, None)
+            except Exception as e:  # cyvcf2 asserts that the index loaded
+                error = e
+        errors = [m for m in messages if m.startswith("[E::")]
+        fix = "bcftools index -t" if index.endswith(".tbi") else "bcftools index"
+        if error is not None or (first is None and errors):
+            detail = "; ".join(errors) or _clean(error)
+            raise InputError(f"{self.path}: the region query {self.region} through the index {index} failed "
+                             f"({detail}); re-index with `{fix} {self.path}`, or remove the index to read it whole")
+        stale = any("older than the data file" in m for m in messages)
+        self.notes += [f"{self.path}: htslib: {m}" for m in messages]
+        if stale:
+            self.notes.append(f"{self.path}: if the file was rewritten after {index} was made, records of "
+                              f"{self.region} may be missing; re-index with `{fix} {self.path}`")
+        if messages:
+            self._index_hint = f"; read through the index {index} ({'; '.join(messages)}): re-index with `{fix}`"
+        return it, first
 
     def chunks(self) -> Iterator[VariantChunk]:
         # int8 rows (allele, allele, phased): cyvcf2's int16 rows are narrowed on assignment
@@ -176,16 +286,25 @@ class VcfSource:
         except Exception as e:
             raise InputError(
                 f"{self.path}: corrupt or truncated data after {self._last_site(meta)} "
-                f"({_clean(e)}); nothing was written"
+                f"({_clean(e)}{self._index_hint}); nothing was written"
             ) from None
         if len(meta):
             yield self._finish_chunk(buf, meta)
         if not counts["snps"]:
             where = f" in {self.region}" if self.region else ""
             if not counts:
-                raise InputError(f"{self.path}: no variant records{where} (header only?)")
+                raise InputError(f"{self.path}: no variant records{where}{self._empty_hint()}")
             skipped = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
             raise InputError(f"{self.path}: no biallelic SNPs{where} (skipped: {skipped})")
+
+    def _empty_hint(self) -> str:
+        """Why nothing was read: a header-only file, or a region on a contig the file lacks."""
+        if self.region is None:
+            return " (header only?)"
+        if self.contig_id and self.region.contig not in self.contig_id:
+            shown = ", ".join(self.contig_id[:5]) + (", ..." if len(self.contig_id) > 5 else "")
+            return f" (its contigs: {shown})"
+        return ""
 
     def _last_site(self, meta: _ChunkMeta) -> str:
         if len(meta):
