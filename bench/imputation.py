@@ -89,16 +89,22 @@ def load(path: Path, panel: Path | None = None):
     return read_cohort(path, panel=panel)
 
 
-def site_keys(cohort) -> np.ndarray:
-    contig = np.asarray(cohort.contig_id, dtype=object)[cohort.variant_contig]
-    return np.array([f"{c}:{p}:{r}:{a}" for c, p, (r, a) in
-                     zip(contig, cohort.variant_position, cohort.variant_allele)], dtype=object)
+def on_training_sites(train, other, name: str):
+    """``other`` on the training cohort's SNPs, with train's REF/ALT (a PLINK-derived file may swap them).
 
+    Returns (cohort, whether it differs from ``other`` as read: reordered, flipped or trimmed).
+    """
+    from ogan_vcf.report.sites import align
 
-def check_same_sites(reference, other, name: str) -> None:
-    if not np.array_equal(site_keys(reference), site_keys(other)):
-        sys.exit(f"{name}: its SNPs differ from the training cohort's; a merged panel would hold missing "
-                 "calls, which Beagle refuses in a reference")
+    aligned, match = align(train, other, names=("train", "other"))
+    if match.counts["shared"] != train.n_variants:
+        sys.exit(f"{name}: has {match.counts['shared']} of the training cohort's {train.n_variants} SNPs; a merged "
+                 "panel would hold missing calls, which Beagle refuses in a reference")
+    unchanged = np.array_equal(match.b, np.arange(other.n_variants)) and not match.flip.any()
+    if not unchanged:
+        print(f"{name}: {match.counts['flipped']} SNPs flipped to the training cohort's REF/ALT, "
+              f"{other.n_variants - train.n_variants} SNPs not in training left out", file=sys.stderr)
+    return aligned, not unchanged
 
 
 def choose_targets(heldout, n: int, seed: int) -> dict[str, np.ndarray]:
@@ -274,10 +280,11 @@ def build_panels(train, full, target_ids: list[str], models: dict, vcf_dir: Path
     info = {"a": {"name": "train", "n_ref": train.n_samples},
             "c": {"name": "full - targets", "n_ref": int((~in_targets).sum())}}
     for i, (name, (path, panel)) in enumerate(models.items()):
-        synth = load(path, panel)
-        check_same_sites(train, synth, str(path))
-        # a VCF is used exactly as ogan wrote it; a cohort .h5 goes through ogan's own writer
-        synth_vcf = path if path.suffix != ".h5" else write_vcf(vcf_dir / f"synthetic_{name}.vcf.gz", synth)
+        synth, changed = on_training_sites(train, load(path, panel), str(path))
+        # a VCF is used exactly as ogan wrote it, unless its sites had to be aligned to training's;
+        # a cohort .h5 goes through ogan's own writer
+        keep = path.suffix not in (".h5", ".bed") and not changed
+        synth_vcf = path if keep else write_vcf(vcf_dir / f"synthetic_{name}.vcf.gz", synth)
         key = "b" if i == 0 else f"d_{name}"
         refs[key] = merge(vcf_dir / f"{key}_train+{name}.vcf.gz", refs["a"], synth_vcf)
         info[key] = {"name": f"train + {name}", "n_ref": train.n_samples + synth.n_samples,
@@ -293,7 +300,9 @@ def build_panels(train, full, target_ids: list[str], models: dict, vcf_dir: Path
 def impute_all(refs: dict, info: dict, gt_vcf: Path, full, target_ids: list[str], masked: np.ndarray,
                beagle_dir: Path, *, nthreads: int, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Beagle with each panel; {key: (DS, GT ALT count)}, both (V, T) on the full cohort's SNPs."""
-    keys = {k: i for i, k in enumerate(site_keys(full))}
+    from ogan_vcf.report.sites import site_keys
+
+    keys = {k: i for i, k in enumerate(site_keys(full))}  # full is on training's sites and alleles
     imputed = {}
     for key, ref in refs.items():
         print(f"beagle: panel {key} ({info[key]['name']}, {info[key]['n_ref']} genomes)", file=sys.stderr,
@@ -333,9 +342,9 @@ def run(paths: dict[str, Path], *, synthetic_panel: Path | None, n_targets: int,
     vcf_dir, beagle_dir = out / "vcf", out / "beagle"
     vcf_dir.mkdir(parents=True, exist_ok=True)
     beagle_dir.mkdir(parents=True, exist_ok=True)
-    full, train, heldout = load(paths["full"]), load(paths["train"]), load(paths["heldout"])
-    check_same_sites(train, full, str(paths["full"]))
-    check_same_sites(train, heldout, str(paths["heldout"]))
+    train = load(paths["train"])
+    full, _ = on_training_sites(train, load(paths["full"]), str(paths["full"]))
+    heldout, _ = on_training_sites(train, load(paths["heldout"]), str(paths["heldout"]))
 
     targets = choose_targets(heldout, n_targets, seed)
     index = np.concatenate(list(targets.values()))

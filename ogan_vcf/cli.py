@@ -337,8 +337,9 @@ def report(
                  train_panel=train_panel, ld_region=ld_region, ld_distance=ld_distance, seed=seed,
                  show_progress=progress)
     met = result.metrics
-    table = Table(title=f"report: {output}/report.html  (shared sites {met['sites']['shared']} of "
-                        f"{met['sites']['real']} real)", title_justify="left", title_style="bold")
+    sites = met["sites"]
+    table = Table(title=f"report: {output}/report.html  (shared sites {sites['shared']} of {sites['real']} real, "
+                        f"{sites.get('flipped', 0)} with REF/ALT flipped)", title_justify="left", title_style="bold")
     keys = ("maf_r", "ld_r", "label_accuracy", "diversity_ratio", "heterozygosity_ratio", "duplicate_fraction")
     table.add_column("population")
     for header in ("n", "MAF r", "LD r", "label acc.", "diversity", "het.", "duplicates"):

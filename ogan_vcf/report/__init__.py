@@ -17,6 +17,7 @@ from ..cohort import Cohort
 from ..errors import InputError
 from . import metrics as m
 from .data import PlotData
+from .sites import describe, flip_alleles, match_sites
 
 SCHEMA_VERSION = 1
 CONCERNS = {  # key: (is it a concern, given every privacy number; what to say)
@@ -33,7 +34,7 @@ CONCERNS = {  # key: (is it a concern, given every privacy number; what to say)
         p.get("first_degree_fraction_holdout") is None
         or p["first_degree_fraction"] > p["first_degree_fraction_holdout"] + 0.05),
         "{first_degree_fraction:.1%} of synthetic genomes are first-degree relatives or closer of a training genome "
-        "(KING kinship >= 0.177, max {max_kinship:.3f}), more than held-out real genomes are"),
+        "(KING kinship >= {first_degree}, max {max_kinship:.3f}), more than held-out real genomes are"),
 }
 
 
@@ -50,24 +51,9 @@ class Genomes:
         return Genomes(self.dosage[rows], self.codes[rows], self.labels[rows], self.ids[rows])
 
 
-def site_keys(cohort: Cohort) -> list[str]:
-    """CHROM:POS:REF:ALT of every variant."""
-    return [f"{cohort.contig_id[c]}:{p}:{a[0]}:{a[1]}" for c, p, a in
-            zip(cohort.variant_contig, cohort.variant_position, cohort.variant_allele)]
-
-
-def match_sites(a: Cohort, b: Cohort) -> tuple[np.ndarray, np.ndarray]:
-    """Indices into a and b of the sites both have, in a's order."""
-    where_b = {key: i for i, key in enumerate(site_keys(b))}
-    pairs = [(i, where_b[key]) for i, key in enumerate(site_keys(a)) if key in where_b]
-    if not pairs:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    ia, ib = np.array(pairs).T
-    return ia, ib
-
-
-def genomes(cohort: Cohort, sites: np.ndarray, phased_codes: bool) -> Genomes:
-    g = cohort.genotypes[sites]
+def genomes(cohort: Cohort, sites: np.ndarray, phased_codes: bool, flip: np.ndarray | None = None) -> Genomes:
+    """The cohort at ``sites`` (int64 indices), REF/ALT swapped where ``flip`` (bool, same length)."""
+    g = cohort.genotypes[sites] if flip is None else flip_alleles(cohort.genotypes[sites], flip)
     missing = np.minimum(g[:, :, 0], g[:, :, 1]) < 0
     dosage = np.where(missing, -1, g[:, :, 0] + g[:, :, 1]).astype(np.int8).T
     codes = np.where(missing, -1, 2 * g[:, :, 0] + g[:, :, 1]).astype(np.int8).T if phased_codes else dosage
@@ -104,26 +90,28 @@ def compute_metrics(real: Cohort, synthetic: Cohort, train: Cohort | None = None
     limits = {**m.LIMITS, **(limits or {})}
     rng = np.random.default_rng(seed)
     notes: list[str] = []
-    ia, ib = match_sites(real, synthetic)
+    match = match_sites(real, synthetic, names=("real", "synthetic"))
+    ia = match.a
     if len(ia) < 2:
-        raise InputError(f"{synthetic.path}: shares {len(ia)} sites (CHROM:POS:REF:ALT) with {real.path}; "
-                         "a report needs at least 2")
+        raise InputError(f"{synthetic.path}: shares {len(ia)} sites (CHROM:POS:REF:ALT, either allele order) "
+                         f"with {real.path}; a report needs at least 2")
+    notes.extend(describe(match.counts, ("real", "synthetic")))
     phased = bool(real.phased.all() and synthetic.phased.all())
-    R, S = genomes(real, ia, phased), genomes(synthetic, ib, phased)
+    R, S = genomes(real, ia, phased), genomes(synthetic, match.b, phased, match.flip)
     populations = [p for p in real.samples.population_counts() if p in set(S.labels)]
     missing = sorted(set(S.labels) - set(R.labels))
     if missing:
         notes.append(f"synthetic populations not in the real cohort are only counted overall: {', '.join(missing)}")
     contig, position = real.variant_contig[ia], real.variant_position[ia]
     result = {"schema_version": SCHEMA_VERSION,
-              "sites": {"real": real.n_variants, "synthetic": synthetic.n_variants, "shared": len(ia)},
+              "sites": {"real": real.n_variants, "synthetic": synthetic.n_variants, **match.counts},
               "encoding": "phased-4" if phased else "dosage-3", "sampling": {}, "per_population": {}}
     plot = PlotData(populations=populations, maf={})
     steps = 6 + len(populations) + (train is not None)
     with progress_bar("report", steps, show=show_progress) as bar:
         pairs = m.near_pairs(contig, position, ld_distance, limits["ld_pairs"], rng)
         result["overall"], plot.maf["overall"], r_pairs = _population_metrics(R, S, pairs, limits, rng)
-        _ld_figures(R, S, pairs, r_pairs, position, ld_distance, ld_window, plot)
+        _ld_figures(R, S, pairs, r_pairs, real.contig_id, contig, position, ld_distance, ld_window, plot)
         bar.advance()
         sub_pairs = m.near_pairs(contig, position, ld_distance, limits["ld_pairs_population"], rng)
         for pop in populations:
@@ -144,18 +132,20 @@ def compute_metrics(real: Cohort, synthetic: Cohort, train: Cohort | None = None
     return result, plot, notes
 
 
-def _ld_figures(R, S, pairs, r_pairs, position, ld_distance, ld_window, plot) -> None:
-    """LD decay over the sampled pairs, and the heatmap window (at most 1000 SNPs)."""
+def _ld_figures(R, S, pairs, r_pairs, contig_id, contig, position, ld_distance, ld_window, plot) -> None:
+    """LD decay over the sampled pairs, and the heatmap window (at most 1000 SNPs, on one contig)."""
     i, j = pairs
     distance = position[j] - position[i]
     real_decay = m.ld_decay(r_pairs[0], distance, ld_distance)
     plot.ld_decay = {"bin_centers_kb": real_decay["bin_centers_kb"], "real": real_decay["mean_r2"],
                      "synthetic": m.ld_decay(r_pairs[1], distance, ld_distance)["mean_r2"]}
-    start, stop = ld_window or (0, min(len(position), 1000))
-    stop = min(stop, start + 1000)
+    start, stop = ld_window or (0, len(position))
+    same = contig[start:min(stop, start + 1000)] == contig[start]
+    stop = start + (len(same) if same.all() else int(np.argmin(same)))
     zr, zs = m.standardize(R.dosage[:, start:stop]), m.standardize(S.dosage[:, start:stop])
     plot.ld_real, plot.ld_synthetic = zr @ zr.T, zs @ zs.T
-    plot.ld_window = f"SNPs {start + 1}-{stop} of the shared sites ({position[start]}-{position[stop - 1]} bp)"
+    plot.ld_window = (f"SNPs {start + 1}-{stop} of the shared sites "
+                      f"({contig_id[contig[start]]}:{position[start]}-{position[stop - 1]})")
 
 
 def _classify(R, S, populations, result, plot, limits, rng, seed) -> None:
@@ -174,15 +164,28 @@ def _classify(R, S, populations, result, plot, limits, rng, seed) -> None:
         result["per_population"][pop]["label_accuracy"] = float(hits.mean()) if len(hits) else None
 
 
-def _privacy(R, S, real, train, ia, phased, plot, limits, rng, notes) -> dict:
-    """Copies, distance to closest record, adversarial accuracy, runs, membership and kinship."""
-    it, ir = match_sites(train, real)
-    lookup = dict(zip(ir.tolist(), it.tolist()))
-    missing_sites = [k for k in ia.tolist() if k not in lookup]
-    if missing_sites:
-        raise InputError(f"{train.path}: lacks {len(missing_sites)} of the report's shared sites; "
+def _training_genomes(real: Cohort, train: Cohort, ia: np.ndarray, phased: bool, notes: list[str]) -> Genomes:
+    """The training cohort on the real cohort's shared sites ``ia``, in real's allele order."""
+    match = match_sites(real, train, names=("real", "train"))
+    where = np.full(real.n_variants, -1, dtype=np.int64)
+    where[match.a] = np.arange(len(match.a))
+    k = where[ia]
+    if (k < 0).any():
+        raise InputError(f"{train.path}: lacks {int((k < 0).sum())} of the report's shared sites; "
                          "--train must cover the real cohort's sites")
-    T = genomes(train, np.array([lookup[k] for k in ia.tolist()]), phased)
+    if match.flip[k].any():
+        notes.append(f"{int(match.flip[k].sum())} shared sites have REF and ALT swapped in the training cohort: "
+                     "matched, their genotypes flipped to the real cohort's alleles")
+    return genomes(train, match.b[k], phased, match.flip[k])
+
+
+def _privacy(R, S, real, train, ia, phased, plot, limits, rng, notes) -> dict:
+    """Copies, distance to closest record, adversarial accuracy, runs, membership and kinship.
+
+    A genome with no comparable genome (no site called in both) has a NaN distance and is left
+    out of the medians, the adversarial accuracy and the membership test.
+    """
+    T = _training_genomes(real, train, ia, phased, notes)
     holdout = R.take(np.flatnonzero(~np.isin(R.ids, T.ids)))
     n = limits["distance_samples"]
     s_rows, t_rows = m.sample_rows(len(S.dosage), n, rng), m.sample_rows(len(T.dosage), n, rng)
@@ -191,22 +194,40 @@ def _privacy(R, S, real, train, ia, phased, plot, limits, rng, notes) -> dict:
     s_sample, t_sample = S.dosage[s_rows], T.dosage[t_rows]
     d_ts, d_tt = m.nearest_distances(t_sample, s_sample), m.nearest_distances(t_sample, t_sample, same=True)
     d_st, d_ss = m.nearest_distances(s_sample, t_sample), m.nearest_distances(s_sample, s_sample, same=True)
-    out["aa_ts"] = float(0.5 * (np.mean(d_ts > d_tt) + np.mean(d_st > d_ss)))
+    aa_ts = 0.5 * (_farther(d_ts, d_tt) + _farther(d_st, d_ss))
+    out["aa_ts"] = None if np.isnan(aa_ts) else aa_ts
     plot.dcr_synthetic = dcr_synth
     if len(holdout.dosage):
         h_rows = m.sample_rows(len(holdout.dosage), n, rng)
         dcr_hold = m.nearest_distances(holdout.dosage[h_rows], T.dosage)
         plot.dcr_holdout = dcr_hold
-        median_hold = float(np.median(dcr_hold))
-        out["dcr_ratio"] = float(np.median(dcr_synth)) / median_hold if median_hold > 0 else None
+        median_hold, median_synth = _median(dcr_hold), _median(dcr_synth)
+        out["dcr_ratio"] = median_synth / median_hold if median_hold and median_synth is not None else None
         out["membership_auc"] = _membership_auc(T.dosage[t_rows], holdout.dosage[h_rows], S.dosage, limits, rng)
     else:
         out["dcr_ratio"] = out["membership_auc"] = None
         notes.append("every real genome was in training: no held-out genomes, so no DCR ratio or membership test")
     out.update(_runs_and_kinship(R, S, T, holdout, plot, limits, rng))
-    out["concerns"] = [text.format(**out) for key, (flag, text) in CONCERNS.items()
-                       if out.get(key) is not None and flag(out)]
+    out["concerns"] = concerns(out)
     return out
+
+
+def _median(values: np.ndarray) -> float | None:
+    """Median of the finite values, None when there are none."""
+    finite = values[np.isfinite(values)]
+    return float(np.median(finite)) if len(finite) else None
+
+
+def _farther(cross: np.ndarray, own: np.ndarray) -> float:
+    """Share of genomes nearer to their own set than to the other (``cross > own``), over defined pairs."""
+    ok = np.isfinite(cross) & np.isfinite(own)
+    return float(np.mean(cross[ok] > own[ok])) if ok.any() else np.nan
+
+
+def concerns(privacy: dict) -> list[str]:
+    """The CONCERNS statements whose threshold ``privacy`` (the privacy dict) crosses."""
+    return [text.format(**privacy, first_degree=m.FIRST_DEGREE) for key, (flag, text) in CONCERNS.items()
+            if privacy.get(key) is not None and flag(privacy)]
 
 
 def _membership_auc(members, non_members, synthetic, limits, rng) -> float | None:
@@ -215,6 +236,7 @@ def _membership_auc(members, non_members, synthetic, limits, rng) -> float | Non
     reference = synthetic[m.sample_rows(len(synthetic), limits["mia_synthetic"], rng)]
     score = -np.concatenate([m.nearest_distances(members, reference), m.nearest_distances(non_members, reference)])
     truth = np.r_[np.ones(len(members)), np.zeros(len(non_members))]
+    truth, score = truth[np.isfinite(score)], score[np.isfinite(score)]
     return float(roc_auc_score(truth, score)) if 0 < truth.sum() < len(truth) else None
 
 
@@ -231,16 +253,21 @@ def _runs_and_kinship(R, S, T, holdout, plot, limits, rng) -> dict:
         out["longest_shared_run_holdout"] = int(longest_shared_runs(
             np.ascontiguousarray(holdout.dosage[h_rows]), training)[0].max())
     k_rows = m.sample_rows(len(S.dosage), limits["kinship_synthetic"], rng)
-    kinship = m.king_robust_max(S.dosage[k_rows], T.dosage)
-    plot.kinship = kinship
-    out["max_kinship"] = float(kinship.max()) if len(kinship) else None
-    out["first_degree_fraction"] = float(np.mean(kinship >= m.FIRST_DEGREE)) if len(kinship) else None
+    plot.kinship = m.king_robust_max(S.dosage[k_rows], T.dosage)
+    out["max_kinship"], out["first_degree_fraction"] = _kinship_summary(plot.kinship)
     if len(holdout.dosage):  # the yardstick: unrelated real people, scored the same way
         h_rows = m.sample_rows(len(holdout.dosage), limits["kinship_synthetic"], rng)
         held = m.king_robust_max(holdout.dosage[h_rows], T.dosage)
-        out["max_kinship_holdout"] = float(held.max())
-        out["first_degree_fraction_holdout"] = float(np.mean(held >= m.FIRST_DEGREE))
+        out["max_kinship_holdout"], out["first_degree_fraction_holdout"] = _kinship_summary(held)
     return out
+
+
+def _kinship_summary(kinship: np.ndarray) -> tuple[float | None, float | None]:
+    """Max and first-degree share of the defined (finite) kinships; None when there are none."""
+    finite = kinship[np.isfinite(kinship)]
+    if not len(finite):
+        return None, None
+    return float(finite.max()), float(np.mean(finite >= m.FIRST_DEGREE))
 
 
 def _sampling_note(result: dict, limits: dict, n_pairs: int) -> dict:
@@ -291,7 +318,7 @@ def report(real, synthetic, out_dir, *, panel=None, synth_panel=None, train=None
 
 def _window(real: Cohort, synthetic: Cohort, region) -> tuple[int, int]:
     """Index range, among the shared sites, of the SNPs inside ``region``."""
-    ia, _ = match_sites(real, synthetic)
+    ia = match_sites(real, synthetic).a
     contig = np.array(real.contig_id, dtype=object)[real.variant_contig[ia]]
     pos = real.variant_position[ia]
     inside = np.flatnonzero((contig == region.contig) & (pos >= region.start) &

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import metrics as m
+
 _FIDELITY_CARDS = ("maf_r", "ld_r", "label_accuracy", "diversity_ratio", "heterozygosity_ratio",
                    "duplicate_fraction")
 _PRIVACY_CARDS = ("exact_copy_fraction", "dcr_ratio", "aa_ts", "membership_auc", "max_kinship",
@@ -28,7 +30,7 @@ _WIDE_FIGURES = ("maf_scatter", "maf_hist", "pca")  # a full row each; the other
 
 def _first_degree_concern(max_kinship: float, row: dict) -> bool:
     """The report's kinship concern (report.CONCERNS), so the card and the verdict agree."""
-    if max_kinship < 0.177:
+    if max_kinship < m.FIRST_DEGREE:
         return False
     held, share = row.get("first_degree_fraction_holdout"), row.get("first_degree_fraction")
     return held is None or share is None or share > held + 0.05
@@ -112,11 +114,11 @@ _METRICS = {
         rate=lambda v, _: _band(v <= 0.55, v <= 0.6)),
     "max_kinship": _Metric(
         "Max kinship", "Highest KING kinship of a synthetic genome to a training genome.",
-        "ideal < 0.0884 · amber ≥ 0.0884 (2nd degree) · red ≥ 0.177 (1st degree) when the first-degree "
-        "share exceeds the held-out one by 5 points (the privacy concern)",
-        rate=lambda v, row: _band(v < 0.0884, not _first_degree_concern(v, row))),
+        f"ideal < {m.SECOND_DEGREE} · amber ≥ {m.SECOND_DEGREE} (2nd degree) · red ≥ {m.FIRST_DEGREE} (1st "
+        "degree) when the first-degree share exceeds the held-out one by 5 points (the privacy concern)",
+        rate=lambda v, row: _band(v < m.SECOND_DEGREE, not _first_degree_concern(v, row))),
     "first_degree_fraction": _Metric(
-        "First-degree share", "Share of synthetic genomes with kinship ≥ 0.177 to a training genome.",
+        "First-degree share", f"Share of synthetic genomes with kinship ≥ {m.FIRST_DEGREE} to a training genome.",
         "ideal 0 · red above the held-out share + 5 points", percent=True,
         rate=lambda v, row: "good" if v == 0 else _band(False, v <= row.get("first_degree_fraction_holdout", -1)
                                                          + 0.05)),
@@ -124,8 +126,8 @@ _METRICS = {
         "Max kinship (held-out)", "The same for held-out real genomes: what unrelated people score on this "
         "region (the yardstick).", "reference"),
     "first_degree_fraction_holdout": _Metric(
-        "First-degree share (held-out)", "Share of held-out real genomes with kinship ≥ 0.177 to a training "
-        "genome.", "reference", percent=True),
+        "First-degree share (held-out)", f"Share of held-out real genomes with kinship ≥ {m.FIRST_DEGREE} to a "
+        "training genome.", "reference", percent=True),
     "longest_shared_run_snps": _Metric(
         "Longest shared run", "Longest run of consecutive SNPs one synthetic genome shares verbatim "
         "with one training genome (sampled pairs).", "lower is better; compare the held-out run"),
@@ -149,7 +151,7 @@ _FIGURES = {
     "dcr": ("Distance to closest record", "Distance from each synthetic and each held-out real genome to "
             "its closest training genome. Synthetic genomes much closer than held-out ones suggest copying."),
     "kinship": ("Kinship to training", "Each synthetic genome's highest KING kinship to a training genome; "
-                "0.177 marks first-degree relatives, 0.354 duplicates or identical twins."),
+                f"{m.FIRST_DEGREE} marks first-degree relatives, {m.KING_DUPLICATE} duplicates or identical twins."),
 }
 
 _SCRIPT = """window.addEventListener("load", function () {
@@ -261,6 +263,8 @@ def _header(title: str, inputs: dict[str, str], metrics: dict) -> str:
     rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in inputs.items())
     sites = metrics.get("sites") or {}
     counts = " · ".join(f"{_e(_fmt(k, sites.get(k)))} {k}" for k in ("real", "synthetic", "shared"))
+    if sites.get("flipped"):
+        counts += f" ({_e(_fmt('flipped', sites['flipped']))} with REF/ALT flipped)"
     overall = metrics.get("overall") or {}
     genomes = (f"{_e(_fmt('n_real', overall.get('n_real')))} real and "
                f"{_e(_fmt('n_synthetic', overall.get('n_synthetic')))} synthetic genomes")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 FIRST_DEGREE = 0.177  # KING kinship at or above this: first-degree relatives or closer
+SECOND_DEGREE = 0.0884  # ... second-degree relatives or closer
+KING_DUPLICATE = 0.354  # ... duplicates or monozygotic twins
 LIMITS = {"ld_pairs": 200_000, "ld_pairs_population": 20_000, "pca_snps": 5_000, "gmm_samples": 3_000,
           "classifier_samples": 5_000, "distance_samples": 1_000, "diversity_samples": 400,
           "run_synthetic": 200, "run_training": 1_000, "kinship_synthetic": 500, "mia_synthetic": 2_000}
@@ -46,7 +48,10 @@ def heterozygosity(dosage: np.ndarray) -> float:
 
 
 def duplicate_fraction(dosage: np.ndarray) -> float:
-    """Share of genomes identical to another genome of the same set (counted once per copy)."""
+    """Share of genomes identical to another genome of the same set (counted once per copy).
+
+    Identical: the same int8 dosage at every SNP, missing calls (-1) included.
+    """
     if len(dosage) == 0:
         return 0.0
     rows = np.ascontiguousarray(dosage).view(np.dtype((np.void, dosage.shape[1])))
@@ -54,7 +59,7 @@ def duplicate_fraction(dosage: np.ndarray) -> float:
 
 
 def contained_fraction(dosage: np.ndarray, reference: np.ndarray) -> float:
-    """Share of rows of ``dosage`` that equal some row of ``reference``."""
+    """Share of rows of ``dosage`` that equal some row of ``reference``, missing calls (-1) included."""
     ref = {row.tobytes() for row in np.ascontiguousarray(reference)}
     return float(np.mean([row.tobytes() in ref for row in np.ascontiguousarray(dosage)])) if len(dosage) else 0.0
 
@@ -73,8 +78,13 @@ def standardize(dosage: np.ndarray) -> np.ndarray:
 
 def near_pairs(contig: np.ndarray, position: np.ndarray, max_distance: int, max_pairs: int,
                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """SNP index pairs (i < j) on one contig within ``max_distance`` bp; a uniform sample past ``max_pairs``."""
-    key = contig.astype(np.int64) * (1 << 40) + position
+    """SNP index pairs (i < j) on one contig within ``max_distance`` bp; a uniform sample past ``max_pairs``.
+
+    contig : int (V,) contig index, position : int64 (V,) ascending within each run of one contig.
+    Pairs never join two runs, whatever order the contig indices come in.
+    """
+    run = np.cumsum(np.diff(contig, prepend=contig[:1]) != 0).astype(np.int64)
+    key = run * (1 << 40) + position
     hi = np.searchsorted(key, key + max_distance, side="right")
     count = hi - np.arange(len(key)) - 1
     total = int(count.sum())
@@ -166,38 +176,72 @@ def label_accuracy(pcs_real, labels_real, pcs_synth, labels_synth, *, max_sample
 
 # ---------------------------------------------------------------- distances
 
-def _allele_features(dosage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Indicators (d >= 1, d >= 2) per SNP, so that L1(dosage) = |a| + |b| - 2 a.b; and |a|."""
+def _distance_parts(dosage: np.ndarray, complete: bool) -> tuple[np.ndarray, ...]:
+    """float32 factors of the allele mismatch products, for (n, V) dosages.
+
+    f = [d >= 1, d >= 2] (n, 2V), 0 at missing calls, so that sum |d_a - d_b| = sum f_a + f_b - 2 f_a f_b.
+    ``complete`` (no missing call): (f, |f|). Otherwise (f, max(d, 0), called), both (n, V).
+    """
     f = np.concatenate([dosage >= 1, dosage >= 2], axis=1).astype(np.float32)
-    return f, f.sum(axis=1)
+    if complete:
+        return f, f.sum(axis=1)
+    return f, np.maximum(dosage, 0).astype(np.float32), (dosage >= 0).astype(np.float32)
+
+
+def _mismatch(pa: tuple, pb: tuple, n_snps: int) -> np.ndarray:
+    """float64 (len a, len b) allele mismatch fraction over the SNPs called in both; NaN where none."""
+    if len(pa) == 2:  # no missing call: every SNP counts
+        (fa, na), (fb, nb) = pa, pb
+        l1, n = na[:, None] + nb[None, :] - 2 * (fa @ fb.T), np.float32(n_snps)
+    else:  # L1 = d_a . c_b + c_a . d_b - 2 f_a . f_b over both-called SNPs, whose count is c_a . c_b
+        (fa, da, ca), (fb, db, cb) = pa, pb
+        l1, n = da @ cb.T + ca @ db.T - 2 * (fa @ fb.T), ca @ cb.T
+    n = np.broadcast_to(n, l1.shape).astype(np.float64)
+    return np.divide(np.maximum(l1, 0), 2 * n, out=np.full(l1.shape, np.nan), where=n > 0)
+
+
+def _mismatch_blocks(a: np.ndarray, b: np.ndarray, chunk_bytes: int):
+    """Yield (row, column, block): mismatch fractions of rows of ``a`` from ``row`` on vs rows of ``b``
+    from ``column`` on, in blocks that keep the working memory near ``chunk_bytes``."""
+    complete = bool((a >= 0).all() and (b >= 0).all())
+    per_genome = 4 * a.shape[1] * (2 if complete else 4)  # bytes of one genome's float32 parts
+    step_a = max(1, chunk_bytes // 2 // max(1, per_genome))
+    for row in range(0, len(a), step_a):
+        pa = _distance_parts(a[row:row + step_a], complete)
+        step_b = max(1, chunk_bytes // 2 // (per_genome + 24 * len(pa[0])))
+        for column in range(0, len(b), step_b):
+            yield row, column, _mismatch(pa, _distance_parts(b[column:column + step_b], complete), a.shape[1])
 
 
 def nearest_distances(a: np.ndarray, b: np.ndarray, *, same: bool = False, chunk_bytes: int = 256 << 20):
     """Distance (allele mismatch fraction) from each row of ``a`` to its nearest row of ``b``.
 
-    ``same``: a and b are the same set; a row is not its own neighbour.
+    a : int8 (m, V), b : int8 (k, V) dosages, -1 missing. Each pair is compared over the SNPs
+    called in both; a pair with none has no distance. Returns float64 (m,), NaN for a row with
+    no comparable row of ``b``. ``same``: a and b are the same set; a row is not its own neighbour.
     """
-    fa, na = _allele_features(a)
-    n_snps = max(1, a.shape[1])
-    best = np.full(len(a), np.inf, dtype=np.float64)
-    step = max(1, chunk_bytes // max(1, 8 * b.shape[1] + 4 * len(a)))
-    for s in range(0, len(b), step):
-        fb, nb = _allele_features(b[s:s + step])
-        d = (na[:, None] + nb[None, :] - 2 * (fa @ fb.T)) / (2 * n_snps)
+    best = np.full(len(a), np.inf)
+    for row, column, d in _mismatch_blocks(a, b, chunk_bytes):
         if same:
-            rows = np.arange(s, min(len(b), s + step))
-            d[rows, rows - s] = np.inf
-        best = np.minimum(best, d.min(axis=1))
-    return np.maximum(best, 0.0)
+            k = np.arange(max(row, column), min(row + d.shape[0], column + d.shape[1]))
+            d[k - row, k - column] = np.nan
+        d[np.isnan(d)] = np.inf
+        best[row:row + len(d)] = np.minimum(best[row:row + len(d)], d.min(axis=1))
+    return np.where(np.isinf(best), np.nan, best)
 
 
-def mean_pairwise_distance(dosage: np.ndarray) -> float | None:
-    """Mean allele mismatch fraction over distinct pairs."""
-    if len(dosage) < 2:
-        return None
-    f, n = _allele_features(dosage)
-    d = (n[:, None] + n[None, :] - 2 * (f @ f.T)) / (2 * max(1, dosage.shape[1]))
-    return float(d[np.triu_indices(len(dosage), 1)].mean())
+def mean_pairwise_distance(dosage: np.ndarray, chunk_bytes: int = 256 << 20) -> float | None:
+    """Mean allele mismatch fraction over distinct pairs of rows of int8 (n, V) dosages.
+
+    Each pair is compared over the SNPs called in both; pairs with none are left out. None when
+    no pair is comparable.
+    """
+    total, count = 0.0, 0
+    for row, column, d in _mismatch_blocks(dosage, dosage, chunk_bytes):
+        upper = np.arange(column, column + d.shape[1])[None, :] > np.arange(row, row + d.shape[0])[:, None]
+        keep = upper & ~np.isnan(d)
+        total, count = total + float(d[keep].sum()), count + int(keep.sum())
+    return total / count if count else None
 
 
 def sample_rows(n: int, limit: int, rng: np.random.Generator) -> np.ndarray:
@@ -205,23 +249,42 @@ def sample_rows(n: int, limit: int, rng: np.random.Generator) -> np.ndarray:
     return np.arange(n) if n <= limit else np.sort(rng.choice(n, limit, replace=False))
 
 
-def king_robust_max(synthetic: np.ndarray, training: np.ndarray, chunk: int = 2000) -> np.ndarray:
-    """Largest KING-robust kinship of each synthetic genome to any training genome.
+def king_robust(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """KING-robust kinship of each row of ``a`` with each row of ``b``, as ``plink2 --make-king`` gives it.
 
-    phi = (N_het,het - 2 N_opposite_hom) / (N_het(i) + N_het(j)) over SNPs called in both.
+    a : int8 (m, V), b : int8 (k, V) dosages, -1 missing. Per pair, over the SNPs called in both
+    (KING's between-family estimator): phi = 1/2 - (4 N_opposite_hom + N_het(i) + N_het(j)
+    - 2 N_het,het) / (4 min(N_het(i), N_het(j))). Returns float64 (m, k); NaN where either genome
+    has no heterozygous call among the SNPs both have called.
     """
     def parts(d):
-        return [(d == 1).astype(np.float32), (d == 0).astype(np.float32), (d == 2).astype(np.float32)]
+        return [(d == v).astype(np.float32) for v in (1, 0, 2)] + [(d >= 0).astype(np.float32)]
 
-    hs, r0s, r2s = parts(synthetic)
+    (ha, r0a, r2a, ca), (hb, r0b, r2b, cb) = parts(a), parts(b)
+    hethet = ha @ hb.T
+    opposite = r0a @ r2b.T + r2a @ r0b.T
+    if ca.all() and cb.all():
+        het_a, het_b = ha.sum(axis=1)[:, None], hb.sum(axis=1)[None, :]
+    else:
+        het_a, het_b = ha @ cb.T, ca @ hb.T
+    squared = 4 * opposite + het_a + het_b - 2 * hethet  # float32 counts: exact below 2**24
+    smaller = np.minimum(het_a, het_b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        phi = 0.5 - squared.astype(np.float64) / (4 * smaller)
+    return np.where(smaller > 0, phi, np.nan)
+
+
+def king_robust_max(synthetic: np.ndarray, training: np.ndarray, chunk: int = 2000) -> np.ndarray:
+    """Largest KING-robust kinship (``king_robust``) of each synthetic genome to any training genome.
+
+    synthetic : int8 (m, V), training : int8 (k, V) dosages. Returns float64 (m,); NaN for a
+    synthetic genome with no defined kinship to any training genome.
+    """
     best = np.full(len(synthetic), -np.inf)
     for s in range(0, len(training), chunk):
-        ht, r0t, r2t = parts(training[s:s + chunk])
-        numerator = hs @ ht.T - 2 * (r0s @ r2t.T + r2s @ r0t.T)
-        denominator = hs.sum(axis=1)[:, None] + ht.sum(axis=1)[None, :]
-        phi = np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0)
-        best = np.maximum(best, phi.max(axis=1))
-    return best
+        phi = king_robust(synthetic, training[s:s + chunk])
+        best = np.maximum(best, np.where(np.isnan(phi), -np.inf, phi).max(axis=1, initial=-np.inf))
+    return np.where(np.isneginf(best), np.nan, best)
 
 
 # ---------------------------------------------------------------- GMM (the paper's Tables 2-4)

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .metrics import FIRST_DEGREE
+from .metrics import FIRST_DEGREE, KING_DUPLICATE
 
 REAL_COLOR = "#1f77b4"
 SYNTHETIC_COLOR = "#ff7f0e"
-KING_DUPLICATE = 0.354
 SCATTER_MAX_POINTS = 20_000  # MAF scatter draws a fixed (seeded) sample of SNPs beyond this
 DPI = 110
 _STYLE = {
@@ -178,13 +177,16 @@ def plot_pca(coords_real, labels_real, coords_synth, labels_synth, variance, fig
 
 
 def plot_dcr(dcr_synthetic, dcr_holdout, ax=None):
-    """Distance to the closest training genome: synthetic vs held-out real, medians marked."""
+    """Distance to the closest training genome: synthetic vs held-out real, medians marked.
+
+    NaN distances (a genome with no comparable training genome) are left out.
+    """
     ax = _axes(ax, (5.5, 4))
-    series = [(np.asarray(d, float), label, color)
-              for d, label, color in ((dcr_synthetic, "synthetic", SYNTHETIC_COLOR),
-                                      (dcr_holdout, "held-out real", REAL_COLOR))
-              if d is not None and len(d)]
-    bins = np.histogram_bin_edges(np.concatenate([d for d, _, _ in series]), bins=40)
+    finite = [np.asarray(d, float)[np.isfinite(d)] if d is not None else np.zeros(0)
+              for d in (dcr_synthetic, dcr_holdout)]
+    series = [(d, label, color) for d, label, color in zip(finite, ("synthetic", "held-out real"),
+                                                          (SYNTHETIC_COLOR, REAL_COLOR)) if len(d)]
+    bins = np.histogram_bin_edges(np.concatenate([np.zeros(0), *finite]), bins=40)
     for values, label, color in series:
         median = float(np.median(values))
         ax.hist(values, bins=bins, density=True, histtype="stepfilled", alpha=0.2, color=color)
