@@ -12,9 +12,9 @@ import numpy as np
 
 from .cohort import Cohort, Samples, provenance_record
 from .errors import InputError
-from .model.encoding import decode
+from .model.encoding import decode, draw_classes
 from .model.presets import preset_from_dict
-from .train import _load_state, build_gan, read_config, samples_by_default
+from .model.store import CHECKPOINTS, build_gan, load_checkpoint, read_config
 
 
 @dataclass
@@ -27,9 +27,9 @@ class GenerateSummary:
 
 
 def check_count(n) -> int:
-    """``--n``: a whole number of people per population, at least 1."""
+    """The number of people per population: a whole number, at least 1."""
     if isinstance(n, bool) or not isinstance(n, numbers.Real) or int(n) != n or n < 1:
-        raise InputError(f"--n must be a whole number >= 1, got {n}")
+        raise InputError(f"the number of people per population must be a whole number >= 1, got {n}")
     return int(n)
 
 
@@ -47,19 +47,20 @@ def synthesize(model_dir, *, n: int | None = None, populations: list[str] | None
     if unknown:
         raise InputError(f"unknown population {unknown[0]!r}; the model knows {', '.join(labels)}")
     n = check_count(n if n is not None else max(config["training_sizes"].values()))
-    path = Path(model_dir) / "checkpoints" / f"{checkpoint}.npz"
-    if not path.is_file():
-        raise InputError(f"{model_dir}: no {checkpoint} checkpoint yet (train first, or --checkpoint last)")
-    preset = preset_from_dict(config["preset"])
-    sample = samples_by_default(preset) if sample is None else sample
-    import keras
-
-    keras.mixed_precision.set_global_policy("float32")  # generation runs in full precision everywhere
-    gan = build_gan(config, preset, None)
-    state = _load_state(path, gan, optimizers=False)  # any device, any precision policy
+    if checkpoint not in CHECKPOINTS:
+        raise InputError(f"checkpoint must be one of {', '.join(CHECKPOINTS)}, got {checkpoint!r}")
     factor = int(hybridize_factor) if hybridize_factor else 1
     if factor < 1:
-        raise InputError(f"--hybridize-factor must be a whole number >= 1, got {hybridize_factor}")
+        raise InputError(f"the hybridize factor must be a whole number >= 1, got {hybridize_factor}")
+    preset = preset_from_dict(config["preset"])
+    sample = preset.samples if sample is None else sample
+    import keras
+
+    from .model.networks import run_generator
+
+    keras.mixed_precision.set_global_policy("float32")  # generation runs in full precision everywhere
+    gan = build_gan(config, preset)
+    state = load_checkpoint(gan, model_dir, checkpoint, training=False)  # any device, any precision policy
     n_net = math.ceil(n / factor)
     rng = np.random.default_rng(seed)
     n_snps = len(config["variants"]["position"])
@@ -78,23 +79,6 @@ def synthesize(model_dir, *, n: int | None = None, populations: list[str] | None
         cohort = cohort.take_samples(keep)
     cohort.samples.ids[:] = [f"SYN_{p}_{i + 1:06d}" for p in populations for i in range(n)]
     return cohort, state["epoch"], seed
-
-
-def run_generator(generator, noise: np.ndarray, labels: np.ndarray, n_snps: int, batch: int = 256) -> np.ndarray:
-    """Generator logits (n, n_snps, classes) in batches (a direct call: no tf.data pipeline)."""
-    parts = [np.asarray(generator([noise[i:i + batch], labels[i:i + batch]], training=False))[:, :n_snps]
-             for i in range(0, len(labels), batch)]
-    return np.concatenate(parts).astype(np.float32, copy=False)
-
-
-def draw_classes(logits: np.ndarray, sample: bool, rng: np.random.Generator) -> np.ndarray:
-    """argmax of the softmax per SNP (the paper), or a draw from it."""
-    if not sample:
-        return logits.argmax(axis=-1).astype(np.int8)
-    p = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    cumulative = np.cumsum(p / p.sum(axis=-1, keepdims=True), axis=-1)
-    u = rng.random(cumulative.shape[:2] + (1,))
-    return (u > cumulative).sum(axis=-1).clip(0, logits.shape[-1] - 1).astype(np.int8)
 
 
 def _cohort(config: dict, classes: np.ndarray, populations: list[str], n_each: int, model_dir: Path) -> Cohort:

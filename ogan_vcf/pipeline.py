@@ -210,20 +210,22 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
             from .hybridize import BlockSpec
             from .train import train
 
-            resumable = resume and (model_dir / "checkpoints" / "last.npz").is_file()
+            from .model.store import has_checkpoint
+
+            resumable = resume and has_checkpoint(model_dir, "last")
             if not resumable and model_dir.exists():
                 shutil.rmtree(model_dir)  # another configuration's run: start clean
             result = train(training, model_dir, model=model, preset=preset, overrides=overrides,
                            blocks=BlockSpec(size=block_size) if block_size else None, seed=seed, resume=resumable,
                            show_progress=show_progress)
             if result.interrupted:
-                raise Interrupted(f"interrupted while training {model} (epoch {result.epochs}); its checkpoint "
-                                  "was written: run the same command again to resume")
-            return [model_dir / "config.json", model_dir / "checkpoints" / "best.npz"]
+                raise Interrupted(f"interrupted while training {model}; its last checkpoint (epoch {result.epochs}) "
+                                  "stands: run the same command again to resume")
+            return [model_dir / "config.json", model_dir / "checkpoints" / "best.weights.h5"]
 
         runner.step(f"train {model}", {"model": model, "preset": preset, "overrides": overrides or {},
                                        "block_size": block_size, "seed": seed},
-                    [data_step], [model_dir / "config.json", model_dir / "checkpoints" / "best.npz"], train_step)
+                    [data_step], [model_dir / "config.json", model_dir / "checkpoints" / "best.weights.h5"], train_step)
 
         def generate_step(_resume, model_dir=model_dir, synth=synth):
             from .generate import generate

@@ -8,14 +8,20 @@ from util import bgzip_and_index, simulate_cohort, write_panel_text, write_vcf_t
 DATA = __import__("pathlib").Path(__file__).parent / "data"
 
 
+DEBIAN_PACKAGE = {"bcftools": "bcftools", "tabix": "tabix", "plink2": "plink2", "beagle": "beagle",
+                  "chromium": "chromium"}
+
+
 def pytest_collection_modifyitems(config, items):
-    """Skip tests marked ``tools`` when bcftools/plink2 are not installed (CI installs them)."""
-    missing = [t for t in ("bcftools", "plink2") if shutil.which(t) is None]
-    if missing:
-        skip = pytest.mark.skip(reason=f"needs {', '.join(missing)} on PATH")
-        for item in items:
-            if "tools" in item.keywords:
-                item.add_marker(skip)
+    """Skip a test marked ``tools("bcftools", ...)`` (no names: bcftools and plink2) when one of the
+    tools is not on PATH, naming its Debian package; .ci/run installs them all."""
+    for item in items:
+        for marker in item.iter_markers("tools"):
+            missing = [t for t in (marker.args or ("bcftools", "plink2")) if shutil.which(t) is None]
+            if missing:
+                packages = ", ".join(DEBIAN_PACKAGE.get(t, t) for t in missing)
+                item.add_marker(pytest.mark.skip(reason=f"needs {', '.join(missing)} on PATH (Debian package "
+                                                        f"{packages}; .ci/run installs it)"))
 
 
 @pytest.fixture(scope="session")

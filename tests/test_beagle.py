@@ -1,6 +1,5 @@
 """Beagle 5 takes ogan's VCF output, exactly as written, as an imputation reference panel."""
 
-import shutil
 import subprocess
 from dataclasses import replace
 
@@ -10,8 +9,7 @@ from typer.testing import CliRunner
 
 from ogan_vcf.cli import app
 
-pytestmark = pytest.mark.skipif(shutil.which("beagle") is None,
-                                reason="needs beagle on PATH (Debian package beagle; .ci/run installs it)")
+pytestmark = pytest.mark.tools("beagle")
 runner = CliRunner()
 KEEP_EVERY = 4  # targets keep every 4th SNP: 50 of 200 typed, 150 to impute
 

@@ -2,8 +2,10 @@
 
 import json
 import shutil
+import signal
 import subprocess
 
+import h5py
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -27,9 +29,18 @@ def trained(tmp_path_factory, sim_files):
     return d / "model", summary
 
 
-def weights(model_dir, which="last"):
-    data = np.load(model_dir / "checkpoints" / f"{which}.npz")
-    return [data[k] for k in sorted(data.files) if k.startswith("g") or k.startswith("c")]
+def weights(model_dir, which="last") -> dict:
+    """Every array of a checkpoint (networks, optimizers, seed states) by its Keras path."""
+    out = {}
+    with h5py.File(model_dir / "checkpoints" / f"{which}.weights.h5", "r") as f:
+        f.visititems(lambda name, obj: out.__setitem__(name, obj[...]) if isinstance(obj, h5py.Dataset) else None)
+    return out
+
+
+def assert_same_weights(a: dict, b: dict):
+    assert a.keys() == b.keys() and len(a) > 10
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
 
 
 @pytest.mark.parametrize("phased", [True, False])
@@ -50,7 +61,7 @@ def test_encode_refuses_missing_calls(sim):
         encode(g, True)
 
 
-def test_two_steps_train_finite_losses_and_clipped_critic(trained):
+def test_two_steps_train_finite_losses_and_a_keras_checkpoint(trained):
     model_dir, summary = trained
     assert summary.steps == 2 and summary.epochs == 1
     history = (model_dir / "history.csv").read_text().splitlines()
@@ -58,17 +69,34 @@ def test_two_steps_train_finite_losses_and_clipped_critic(trained):
     for column in ("d_loss", "g_loss", "quality"):
         assert np.isfinite(float(row[header.index(column)]))
     config = json.loads((model_dir / "config.json").read_text())
-    assert config["labels"] == ["AFR", "EUR", "EAS"] and config["n_classes"] == 4
-    assert len(config["variants"]["position"]) == 200 and config["preset"]["name"] == "tiny"
-    from ogan_vcf.model.networks import clipped_kernels
-    from ogan_vcf.model.presets import preset_from_dict
-    from ogan_vcf.train import _load_state, build_gan
+    assert config["labels"] == ["AFR", "EUR", "EAS"] and config["n_classes"] == 4 and config["format"] == 2
+    assert len(config["variants"]["position"]) == 200 and config["preset"]["architecture"] == "templates"
+    saved = weights(model_dir)
+    for part in ("generator/", "critic/", "d_optimizer/", "g_optimizer/"):
+        assert any(key.startswith(part) for key in saved), part
+    assert {"vars/noise", "vars/generator.GumbelChoice_0.0", "vars/critic.Dropout_0.0"} <= saved.keys()  # seed states
+    assert not list(model_dir.rglob("*.npz"))
 
-    preset = preset_from_dict(config["preset"])
-    gan = build_gan(config, preset, None)
-    _load_state(model_dir / "checkpoints" / "last.npz", gan)
+
+def test_critic_clipping_bounds_the_conv_kernels(sim_cohort):
+    from ogan_vcf.model.networks import clipped_kernels
+    from ogan_vcf.model.presets import make_preset
+    from ogan_vcf.model.store import build_gan
+
+    preset = make_preset("tiny", "offspring", clip=0.05, spectral_norm=False, batch_size=20)
+    config = {"labels": ["AFR", "EUR", "EAS"], "n_classes": 4, "seed": 3, "network_blocks": [0, 50, 100, 150, 200],
+              "variants": {"position": list(range(200))}}
+    gan = build_gan(config, preset)
     kernels = clipped_kernels(gan.critic)
-    assert kernels and all(np.abs(np.asarray(k)).max() <= preset.clip + 1e-7 for k in kernels)
+    for k in kernels:
+        k.assign(np.full(k.shape, 0.5, dtype="float32"))  # far outside the bound
+    from ogan_vcf.model.networks import padded_length
+
+    classes = np.pad(encode(sim_cohort.genotypes, True)[:20], ((0, 0), (0, padded_length(200, preset) - 200)))
+    import tensorflow as tf
+
+    gan.train_step((tf.constant(classes), tf.zeros(20, dtype=tf.int32)))
+    assert kernels and all(np.abs(np.asarray(k)).max() <= 0.05 + 1e-7 for k in kernels)
 
 
 def test_same_seed_same_weights_and_resume_continues(tmp_path, sim_files, trained):
@@ -77,17 +105,60 @@ def test_same_seed_same_weights_and_resume_continues(tmp_path, sim_files, traine
     model_dir, _ = trained
     again = tmp_path / "again"
     train(sim_files["vcf_gz"], again, panel=sim_files["panel"], preset="tiny", seed=7, overrides=TINY)
-    for a, b in zip(weights(model_dir), weights(again)):
-        np.testing.assert_array_equal(a, b)
+    assert_same_weights(weights(model_dir), weights(again))
     for options in ({"overrides": {"lr": 0.1}}, {"model": "ppo"}, {"seed": 8}, {"preset": "cpu"}):
-        with pytest.raises(InputError, match="only --epochs may change"):
+        with pytest.raises(InputError, match="only the number of epochs may change"):
             train(sim_files["vcf_gz"], again, panel=sim_files["panel"], resume=True, **options)
     resumed = train(sim_files["vcf_gz"], again, panel=sim_files["panel"], resume=True, overrides={"epochs": 2})
     assert resumed.steps == 4 and resumed.epochs == 2
     config = json.loads((again / "config.json").read_text())
     assert config["preset"]["epochs"] == 2 and config["mixed_precision"] is False
-    assert any(not np.array_equal(a, b) for a, b in zip(weights(model_dir), weights(again)))
     assert len((again / "history.csv").read_text().splitlines()) == 3
+    unbroken = tmp_path / "unbroken"  # two epochs in one go: the same weights, optimizer and seed states
+    train(sim_files["vcf_gz"], unbroken, panel=sim_files["panel"], preset="tiny", seed=7, overrides={**TINY, "epochs": 2})
+    assert_same_weights(weights(unbroken), weights(again))
+    assert any(not np.array_equal(a, b) for a, b in zip(weights(model_dir).values(), weights(again).values()))
+
+
+def test_ctrl_c_inside_fit_keeps_the_checkpoint_and_resumes_exactly(tmp_path, sim_files, monkeypatch):
+    """A real SIGINT during fit (after epoch 1's checkpoint): exit 130, then --resume = an unbroken run."""
+    import ogan_vcf.train as training
+
+    real_save = training.save_checkpoint
+
+    def save_then_sigint(gan, model_dir, which, state):
+        real_save(gan, model_dir, which, state)
+        if which == "last" and state["epoch"] == 1:
+            signal.raise_signal(signal.SIGINT)  # KeyboardInterrupt in the main thread, inside gan.fit
+
+    monkeypatch.setattr(training, "save_checkpoint", save_then_sigint)
+    common = [sim_files["vcf_gz"], "-p", sim_files["panel"], "--preset", "tiny", "--seed", "7", "--batch-size", "30",
+              "--no-progress"]
+    stopped = tmp_path / "stopped"
+    r = runner.invoke(app, ["train", *map(str, common), "--epochs", "3", "-o", str(stopped)])
+    assert r.exit_code == 130 and "the last checkpoint (epoch 1) stands" in r.output, r.output
+    assert len((stopped / "history.csv").read_text().splitlines()) == 2
+    monkeypatch.undo()
+    r = runner.invoke(app, ["train", *map(str, common), "--epochs", "3", "-o", str(stopped), "--resume"])
+    assert r.exit_code == 0, r.output + r.stderr
+    unbroken = tmp_path / "unbroken"
+    r = runner.invoke(app, ["train", *map(str, common), "--epochs", "3", "-o", str(unbroken)])
+    assert r.exit_code == 0, r.output + r.stderr
+    assert_same_weights(weights(unbroken), weights(stopped))
+    assert (stopped / "history.csv").read_text().splitlines()[1:] != []
+    assert [line.split(",")[0] for line in (stopped / "history.csv").read_text().splitlines()[1:]] == ["1", "2", "3"]
+
+
+def test_an_old_npz_model_directory_gets_a_retrain_line(tmp_path, trained):
+    model_dir, _ = trained
+    old = tmp_path / "old"
+    shutil.copytree(model_dir, old)
+    config = json.loads((old / "config.json").read_text())
+    config["format"] = 1
+    (old / "config.json").write_text(json.dumps(config))
+    r = runner.invoke(app, ["generate", str(old), "-o", str(tmp_path / "o.vcf.gz"), "--no-progress"])
+    assert r.exit_code == 1 and len(r.stderr.strip().splitlines()) == 1
+    assert "format 1, .npz checkpoints" in r.stderr and "retrain it, or convert it" in r.stderr
 
 
 def test_generate_writes_a_vcf_bcftools_reads(tmp_path, trained, sim):
@@ -104,9 +175,6 @@ def test_generate_writes_a_vcf_bcftools_reads(tmp_path, trained, sim):
     assert positions == sim.positions.tolist()
     panel = (tmp_path / "synth.panel").read_text().splitlines()
     assert panel[1].split("\t") == ["SYN_EAS_000001", "EAS"]
-    if shutil.which("bcftools"):
-        view = subprocess.run(["bcftools", "view", "-H", str(out)], capture_output=True, text=True, check=True)
-        assert len(view.stdout.splitlines()) == 200 and "|" in view.stdout
     from ogan_vcf.generate import synthesize
 
     a, _, _ = synthesize(model_dir, n=4, seed=3)
@@ -114,6 +182,17 @@ def test_generate_writes_a_vcf_bcftools_reads(tmp_path, trained, sim):
     np.testing.assert_array_equal(a.genotypes, b.genotypes)
     c, _, _ = synthesize(model_dir, n=7, populations=["EUR"], hybridize_factor=3, seed=3)
     assert c.samples.population_counts() == {"EUR": 7}
+
+
+@pytest.mark.tools("bcftools")
+def test_bcftools_reads_the_generated_vcf(tmp_path, trained):
+    model_dir, _ = trained
+    out = tmp_path / "synth.vcf.gz"
+    r = runner.invoke(app, ["generate", str(model_dir), "--n", "5", "--seed", "1", "-o", str(out), "--no-progress"])
+    assert r.exit_code == 0, r.output
+    view = subprocess.run(["bcftools", "view", "-H", str(out)], capture_output=True, text=True, check=True)
+    lines = view.stdout.splitlines()
+    assert len(lines) == 200 and all(len(line.split("\t")) == 9 + 15 for line in lines) and "|" in view.stdout
 
 
 def test_generate_bad_input_is_one_line(tmp_path, trained):
@@ -128,7 +207,8 @@ def test_generate_bad_input_is_one_line(tmp_path, trained):
         (str(tmp_path / "nope"),): "not a model directory (no config.json)",
         (str(bad_version),): "model format 99 is not supported",
         (str(model_dir), "--pop", "XYZ"): "unknown population 'XYZ'; the model knows AFR, EUR, EAS",
-        (str(model_dir), "--n", "0"): "--n must be a whole number >= 1, got 0",
+        (str(model_dir), "--n", "0"): "the number of people per population must be a whole number >= 1, got 0",
+        (str(model_dir), "--checkpoint", "first"): "checkpoint must be one of best, last, got 'first'",
     }
     for args, message in cases.items():
         r = runner.invoke(app, ["generate", *args, "-o", str(out), "--no-progress"])
@@ -143,7 +223,7 @@ def test_train_refuses_missing_calls_and_unknown_preset(tmp_path, data_dir):
     assert r.exit_code == 1 and "cannot be used for training" in r.stderr
     r = runner.invoke(app, ["train", str(data_dir / "unphased.vcf"), "-p", str(data_dir / "three.panel"),
                             "-o", str(tmp_path / "m"), "--preset", "huge"])
-    assert r.exit_code == 1 and "--preset must be one of paper, cpu, cpu-blocks, tiny" in r.stderr
+    assert r.exit_code == 1 and "preset must be one of paper, cpu, tiny, got 'huge'" in r.stderr
     assert not (tmp_path / "m").exists()
 
 
@@ -151,15 +231,16 @@ def test_template_generator_starts_from_its_populations_blocks(sim_cohort):
     """Before training, every generated block is one training genome's block of the same label."""
     from ogan_vcf.hybridize.blocks import BlockSpec, ld_blocks
     from ogan_vcf.model.presets import make_preset
-    from ogan_vcf.train import build_gan, init_templates
+    from ogan_vcf.model.store import build_gan
+    from ogan_vcf.train import init_templates
 
-    preset = make_preset("tiny", "offspring", architecture="templates", templates=12, block_snps=50)
+    preset = make_preset("tiny", "offspring")
     classes = encode(sim_cohort.genotypes, True)
     labels = np.array([["AFR", "EUR", "EAS"].index(p) for p in sim_cohort.samples.populations], dtype=np.int32)
     starts = ld_blocks(sim_cohort.genotypes, sim_cohort.variant_contig, BlockSpec(min_snps=12, max_snps=50))
     config = {"labels": ["AFR", "EUR", "EAS"], "n_classes": 4, "seed": 3, "network_blocks": starts.tolist(),
               "variants": {"position": list(range(200))}}
-    gan = build_gan(config, preset, None)
+    gan = build_gan(config, preset)
     init_templates(gan.generator, classes, labels, 3, preset.templates, seed=3)
     want = np.repeat(np.arange(3), 10).astype(np.int32)
     noise = np.random.default_rng(0).normal(size=(30, preset.noise_dim)).astype("float32")

@@ -1,4 +1,4 @@
-"""Genotypes <-> network classes, without TensorFlow.
+"""Genotypes <-> network classes, and drawing classes from logits, without TensorFlow.
 
 Phased calls become 4 classes (0|0 -> 0, 0|1 -> 1, 1|0 -> 2, 1|1 -> 3: 2*h0 + h1, the
 paper's encoding); unphased calls 3 classes (ALT count). Missing calls cannot be encoded.
@@ -34,12 +34,17 @@ def decode(classes: np.ndarray, phased: bool) -> np.ndarray:
     return np.ascontiguousarray(np.stack([(c == 2), (c >= 1)], axis=2).astype(np.int8))
 
 
-def class_frequencies(classes: np.ndarray, labels: np.ndarray, n_labels: int, k: int,
-                      pseudocount: float = 0.5) -> np.ndarray:
-    """float32 (n_labels, V, k): per population and SNP, the frequency of each class."""
-    out = np.empty((n_labels, classes.shape[1], k), dtype=np.float32)
-    for label in range(n_labels):
-        rows = classes[labels == label]
-        counts = np.stack([(rows == c).sum(axis=0) for c in range(k)], axis=1).astype(np.float32)
-        out[label] = (counts + pseudocount) / (counts.sum(axis=1, keepdims=True) + k * pseudocount)
-    return out
+def dosage(classes: np.ndarray, phased: bool) -> np.ndarray:
+    """int (S, V) classes -> int8 (S, V) ALT counts (the dosage of ``decode``'s genotypes)."""
+    c = np.asarray(classes, dtype=np.int8)
+    return (c // 2 + c % 2).astype(np.int8) if phased else c.astype(np.int8, copy=True)
+
+
+def draw_classes(logits: np.ndarray, sample: bool, rng: np.random.Generator) -> np.ndarray:
+    """float (n, V, k) logits -> int8 (n, V) classes: the argmax (the paper), or a draw from the softmax."""
+    if not sample:
+        return logits.argmax(axis=-1).astype(np.int8)
+    p = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    cumulative = np.cumsum(p / p.sum(axis=-1, keepdims=True), axis=-1)
+    u = rng.random(cumulative.shape[:2] + (1,))
+    return (u > cumulative).sum(axis=-1).clip(0, logits.shape[-1] - 1).astype(np.int8)

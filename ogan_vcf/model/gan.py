@@ -8,9 +8,10 @@ generator update. Losses: hinge (Offspring GAN, PPO-GAN) or Wasserstein (PG-cGAN
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from .networks import clipped_kernels
+from .networks import clipped_kernels, straight_through_gumbel
 from .presets import Preset
 
 
@@ -39,6 +40,29 @@ class ConditionalGAN(keras.Model):
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self._clip = clipped_kernels(critic) if preset.clip else []
+        self.built = True  # its parts are built functional models: nothing is created on first call
+
+    def seed_generators(self) -> dict:
+        """Every SeedGenerator of the GAN by a stable name: its own noise, and each layer's
+        (the template choice's Gumbel draws, dropout masks)."""
+        named = {"noise": self.noise_seed}
+        for model in (self.generator, self.critic):
+            seen: dict[str, int] = {}
+            for layer in model.layers:  # named as Keras names layers in a file: class name and count
+                kind = type(layer).__name__
+                seen[kind] = seen.get(kind, -1) + 1
+                for i, generator in enumerate(getattr(layer, "_seed_generators", [])):
+                    named[f"{model.name}.{kind}_{seen[kind]}.{i}"] = generator
+        return named
+
+    def save_own_variables(self, store):
+        """Keras saves the parts' weights and the optimizers; the GAN adds every seed state, by name."""
+        for name, generator in self.seed_generators().items():
+            store[name] = np.asarray(generator.state.value)
+
+    def load_own_variables(self, store):
+        for name, generator in self.seed_generators().items():
+            generator.state.assign(store[name])
 
     @property
     def metrics(self):
@@ -54,10 +78,7 @@ class ConditionalGAN(keras.Model):
         logits = tf.cast(self.generator([noise, labels], training=training), tf.float32)
         if self.preset.output != "gumbel":
             return tf.nn.softmax(logits)
-        uniform = keras.random.uniform(tf.shape(logits), 1e-6, 1.0 - 1e-6, seed=self.noise_seed)
-        soft = tf.nn.softmax((logits - tf.math.log(-tf.math.log(uniform))) / self.preset.temperature)
-        hard = tf.one_hot(tf.argmax(soft, axis=-1), self.n_classes)
-        return hard + soft - tf.stop_gradient(soft)
+        return straight_through_gumbel(logits, self.preset.temperature, self.noise_seed)
 
     def train_step(self, data):
         classes, labels = data

@@ -2,24 +2,17 @@
 
 Both generators return logits (batch, L, classes); the GAN applies the softmax (the
 paper's last layer) or a straight-through Gumbel-softmax sample. ``L`` here is the
-padded length: a multiple of 4 (paper) or of ``block_snps`` (blocks).
+padded length: a multiple of 4 (paper) or of the critic's two strided stages (templates).
 
 - "paper": the notebook's networks (see docs and PAPER_NOTES): a dense layer of L/4*256
   units, two upsampling conv stages; critic on the label-weighted one-hot input.
-- "templates" (the cpu preset): LD-aware blocks, each drawn from a codebook of learned block
-  templates by a straight-through Gumbel choice (see docs/gan.md).
-- "blocks" (the cpu-blocks preset): the genome is cut into blocks of ``block_snps`` SNPs; a small
-  MLP maps noise and label to one latent vector per block, and each block decodes its own
-  latent with its own weights (a locally connected layer), so local haplotype structure
-  is cheap to carry while the shared MLP carries what blocks have in common. A
-  per-population, per-SNP bias starts at the training data's log class frequencies.
-  The critic reads non-overlapping patches (conv with stride = kernel), then a second
+- "templates" (the cpu preset): LD-aware blocks (never across contigs), each drawn from a
+  codebook of learned block templates by a straight-through Gumbel choice (see docs/gan.md).
+  Its critic reads non-overlapping patches (conv with stride = kernel), then a second
   strided conv, and is conditioned by projection (Miyato & Koyama 2018).
 """
 
 from __future__ import annotations
-
-import math
 
 import keras
 import numpy as np
@@ -29,15 +22,21 @@ from .presets import Preset
 
 
 def padded_length(n_snps: int, preset: Preset) -> int:
-    """SNPs padded to what the networks need: a multiple of 4 (paper), of the blocks and
-    the critic's two strided stages (blocks), or of the critic's stages (templates)."""
-    multiple = {"paper": 4, "blocks": math.lcm(preset.block_snps, preset.critic_patch * 4)}.get(
-        preset.architecture, preset.critic_patch * 4)
+    """SNPs padded to what the networks need: a multiple of 4 (paper) or of the critic's stages (templates)."""
+    multiple = 4 if preset.architecture == "paper" else preset.critic_patch * 4
     return -(-n_snps // multiple) * multiple
 
 
+def straight_through_gumbel(logits, temperature: float, seed_generator):
+    """A one-hot Gumbel-softmax draw over the last axis forward, the softmax's gradient back."""
+    uniform = keras.random.uniform(ops.shape(logits), 1e-6, 1.0 - 1e-6, seed=seed_generator)
+    soft = ops.softmax((logits - ops.log(-ops.log(uniform))) / temperature, axis=-1)
+    hard = ops.one_hot(ops.argmax(soft, axis=-1), ops.shape(logits)[-1], dtype=soft.dtype)
+    return hard + soft - ops.stop_gradient(soft)
+
+
 class GumbelChoice(layers.Layer):
-    """Straight-through Gumbel-softmax: a one-hot draw forward, the softmax's gradient back."""
+    """The template choice of every block: ``straight_through_gumbel`` as a layer (own seed state)."""
 
     def __init__(self, temperature: float, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -45,10 +44,7 @@ class GumbelChoice(layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, logits):
-        uniform = keras.random.uniform(ops.shape(logits), 1e-6, 1.0 - 1e-6, seed=self.seed_generator)
-        soft = ops.softmax((logits - ops.log(-ops.log(uniform))) / self.temperature, axis=-1)
-        hard = ops.one_hot(ops.argmax(soft, axis=-1), ops.shape(logits)[-1])
-        return hard + soft - ops.stop_gradient(soft)
+        return straight_through_gumbel(logits, self.temperature, self.seed_generator)
 
 
 class BlockTemplates(layers.Layer):
@@ -95,29 +91,10 @@ class BlockTemplates(layers.Layer):
                 "n_classes": self.n_classes, "length": self.length}
 
 
-class BlockDense(layers.Layer):
-    """Per-block dense map: (batch, blocks, d_in) -> (batch, blocks, d_out), own weights per block."""
-
-    def __init__(self, units: int, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-
-    def build(self, input_shape):
-        blocks, d_in = input_shape[1], input_shape[2]
-        self.kernel = self.add_weight(shape=(blocks, d_in, self.units), initializer="glorot_uniform", name="kernel")
-        self.bias = self.add_weight(shape=(blocks, self.units), initializer="zeros", name="bias")
-
-    def call(self, x):
-        return ops.einsum("bnk,nko->bno", x, self.kernel) + self.bias
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units}
-
-
-def build_generator(preset: Preset, n_snps: int, n_labels: int, n_classes: int,
-                    class_frequencies: np.ndarray | None = None, *, starts=None, seed: int | None = None,
-                    ) -> keras.Model:
-    """noise (noise_dim,), label () -> logits (L_padded, n_classes)."""
+def build_generator(preset: Preset, n_snps: int, n_labels: int, n_classes: int, *, starts=None,
+                    seed: int | None = None) -> keras.Model:
+    """noise (noise_dim,), label () -> logits (L_padded, n_classes). ``starts``: the
+    templates architecture's block starts (int, B+1), which never cross a contig."""
     length = padded_length(n_snps, preset)
     noise = keras.Input((preset.noise_dim,), name="noise")
     label = keras.Input((), dtype="int32", name="label")
@@ -146,26 +123,14 @@ def build_generator(preset: Preset, n_snps: int, n_labels: int, n_classes: int,
         x = layers.LeakyReLU(0.2)(x)
         logits = layers.Conv1D(n_classes, 5, padding="same", name="logits")(x)
         return keras.Model([noise, label], logits, name="generator")
-    blocks = length // preset.block_snps
-    embedded = layers.Flatten()(layers.Embedding(n_labels, preset.label_dim)(label))
-    x = layers.Concatenate()([noise, embedded])
-    x = layers.LeakyReLU(0.2)(layers.Dense(preset.hidden)(x))
-    x = layers.Dense(blocks * preset.block_latent)(x)
-    x = layers.LeakyReLU(0.2)(layers.Reshape((blocks, preset.block_latent))(x))
-    x = BlockDense(preset.block_snps * n_classes, name="block_decoder")(x)
-    x = layers.Reshape((length, n_classes))(x)
-    init = _log_frequency_init(class_frequencies, length, n_labels, n_classes)
-    bias = layers.Embedding(n_labels, length * n_classes, embeddings_initializer=init, name="population_bias")(label)
-    logits = layers.Add(name="logits")([x, layers.Reshape((length, n_classes))(bias)])
-    return keras.Model([noise, label], logits, name="generator")
+    raise ValueError(f"unknown architecture {preset.architecture!r}")
 
 
-def _log_frequency_init(freq: np.ndarray | None, length: int, n_labels: int, n_classes: int):
-    if freq is None:
-        return "zeros"
-    table = np.zeros((n_labels, length, n_classes), dtype=np.float32)
-    table[:, : freq.shape[1]] = np.log(freq)
-    return keras.initializers.Constant(table.reshape(n_labels, -1))
+def run_generator(generator, noise: np.ndarray, labels: np.ndarray, n_snps: int, batch: int = 256) -> np.ndarray:
+    """float32 (n, n_snps, classes) generator logits, in batches (a direct call: no tf.data pipeline)."""
+    parts = [np.asarray(generator([noise[i:i + batch], labels[i:i + batch]], training=False))[:, :n_snps]
+             for i in range(0, len(labels), batch)]
+    return np.concatenate(parts).astype(np.float32, copy=False)
 
 
 def build_critic(preset: Preset, n_snps: int, n_labels: int, n_classes: int) -> keras.Model:

@@ -17,7 +17,7 @@ MODELS = ("offspring", "ppo", "pgcgan")
 @dataclass(frozen=True)
 class Preset:
     """Architecture and schedule. ``architecture`` is "paper" (conv generator, dense
-    first layer of L/4*256 units) or "blocks" (per-block latents, see networks.py)."""
+    first layer of L/4*256 units) or "templates" (a codebook of block templates, see networks.py)."""
 
     name: str
     architecture: str
@@ -37,14 +37,13 @@ class Preset:
     output: str = "softmax"  # what the critic sees from the generator: "softmax" or "gumbel" (straight-through)
     temperature: float = 1.0
     dropout: float = 0.3
-    # "blocks" architecture
-    block_snps: int = 64
-    block_latent: int = 32
+    # "templates" architecture: LD-aware blocks of at most block_snps SNPs, each decoded from
+    # a codebook of ``templates`` learned block patterns; an MLP of ``hidden`` units picks them;
+    # the critic reads patches of ``critic_patch`` SNPs through two strided convs
+    block_snps: int = 400
     hidden: int = 256
     critic_patch: int = 8
     critic_filters: tuple[int, int] = (32, 64)
-    # "templates" architecture: LD-aware blocks of at most block_snps SNPs, each decoded from
-    # a codebook of ``templates`` learned block patterns (templates_per_population per label)
     templates: int = 320
     # "shared": one codebook, each population's share proportional to its training genomes (one
     # network whose capacity follows the data, as the paper's); "per_population": equal shares
@@ -56,27 +55,30 @@ class Preset:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def samples(self) -> bool:
+        """Networks trained on straight-through Gumbel draws are sampled; the paper's take the argmax."""
+        return self.output == "gumbel"
+
 
 PRESETS = {
     "paper": Preset("paper", "paper", eval_every=10),
     "cpu": Preset("cpu", "templates", noise_dim=64, label_dim=32, batch_size=64, epochs=8, lr=2e-4,
                   critic_lr=1e-4, clip=None, spectral_norm=True, output="gumbel", temperature=0.5, dropout=0.3,
                   block_snps=400, templates=320),
-    "cpu-blocks": Preset("cpu-blocks", "blocks", noise_dim=64, label_dim=32, batch_size=64, epochs=60, lr=4e-4,
-                         critic_lr=1e-4, clip=None, spectral_norm=True, output="gumbel", temperature=0.5,
-                         dropout=0.3),
-    "tiny": Preset("tiny", "blocks", noise_dim=8, label_dim=4, batch_size=8, epochs=2, lr=1e-3, clip=0.05,
-                   output="gumbel", block_snps=16, block_latent=4, hidden=16, critic_filters=(4, 8),
-                   eval_samples=8),
+    # the cpu preset's architecture in a size for tests
+    "tiny": Preset("tiny", "templates", noise_dim=8, label_dim=4, batch_size=8, epochs=2, lr=1e-3, critic_lr=1e-3,
+                   clip=None, spectral_norm=True, output="gumbel", temperature=0.5, block_snps=50, hidden=16,
+                   critic_patch=4, critic_filters=(4, 8), templates=12, eval_samples=8),
 }
 
 
 def make_preset(name: str, model: str, **overrides) -> Preset:
     """The named preset with the model's loss/optimizer and any non-None overrides applied."""
     if name not in PRESETS:
-        raise InputError(f"--preset must be one of {', '.join(PRESETS)}, got {name!r}")
+        raise InputError(f"preset must be one of {', '.join(PRESETS)}, got {name!r}")
     if model not in MODELS:
-        raise InputError(f"--model must be one of {', '.join(MODELS)}, got {model!r}")
+        raise InputError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
     preset = PRESETS[name]
     if model == "pgcgan":
         preset = replace(preset, loss="wasserstein", optimizer="rmsprop", lr=5e-5, critic_lr=None)
@@ -87,7 +89,7 @@ def make_preset(name: str, model: str, **overrides) -> Preset:
     preset = replace(preset, **{k: v for k, v in overrides.items() if v is not None})
     for field_name in ("batch_size", "epochs", "d_steps", "noise_dim"):
         if getattr(preset, field_name) < 1:
-            raise InputError(f"--{field_name.replace('_', '-')} must be at least 1")
+            raise InputError(f"{field_name} must be at least 1, got {getattr(preset, field_name)}")
     return preset
 
 
