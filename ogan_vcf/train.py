@@ -140,9 +140,10 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str | None 
         chosen = make_preset(preset, model, **(overrides or {}))
         seed = secrets.randbits(31) if seed is None else int(seed)
     cohort = read_cohort(input, panel=panel, label_column=label_column, show_progress=show_progress)
-    phased = bool(cohort.phased.all())
+    phase = cohort.phase_state  # of the called calls: a missing call has no phase
+    phased = phase == "phased"
     real_classes = encode(cohort.genotypes, phased, source=str(input))  # refuses missing calls first
-    if not phased and cohort.phased.any():
+    if phase == "partly":
         raise InputError(f"{input}: partly phased; phase every call (e.g. Beagle) or none before training")
     keras.utils.set_random_seed(seed)
     gpu = bool(tf.config.list_physical_devices("GPU"))

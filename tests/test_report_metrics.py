@@ -21,7 +21,8 @@ def with_genotypes(cohort, genotypes):
 
 def test_identical_cohorts(real):
     met, plot, _ = compute_metrics(real, real, real, seed=1)
-    assert met["sites"] == {"real": 200, "synthetic": 200, "shared": 200}
+    assert met["sites"] == {"real": 200, "synthetic": 200, "shared": 200, "flipped": 0, "allele_mismatch": 0,
+                            "unmatched_real": 0, "unmatched_synthetic": 0}
     assert met["overall"]["maf_r"] == pytest.approx(1.0) and met["overall"]["maf_rmse"] == 0
     assert met["overall"]["ld_r"] == pytest.approx(1.0)
     assert met["overall"]["diversity_ratio"] == pytest.approx(1.0)
@@ -70,17 +71,18 @@ def test_copies_of_training_genomes_raise_every_privacy_flag(real):
     assert np.median(plot.dcr_holdout) > 0 and plot.dcr_synthetic.max() == 0
 
 
-def test_site_matching_by_chrom_pos_ref_alt(real):
+def test_site_matching_by_chrom_pos_and_alleles_in_either_order(real):
     keep = np.r_[0:150]
     synth = replace(real.take_samples(np.arange(30)), genotypes=real.genotypes[keep][:, :30],
                     phased=real.phased[keep][:, :30], variant_contig=real.variant_contig[keep],
                     variant_position=real.variant_position[keep], variant_id=real.variant_id[keep],
                     variant_allele=real.variant_allele[keep].copy())
     synth.variant_allele[0] = [synth.variant_allele[0, 1], synth.variant_allele[0, 0]]  # REF/ALT swapped
-    ia, ib = match_sites(real, synth)
-    assert len(ia) == 149 and ia[0] == 1
+    match = match_sites(real, synth)
+    assert len(match.a) == 150 and match.flip.tolist() == [True] + [False] * 149
     met, _, _ = compute_metrics(real, synth, seed=1)
-    assert met["sites"] == {"real": 200, "synthetic": 150, "shared": 149}
+    assert met["sites"] == {"real": 200, "synthetic": 150, "shared": 150, "flipped": 1, "allele_mismatch": 0,
+                            "unmatched_real": 50, "unmatched_synthetic": 0}
     tiny = replace(synth, variant_allele=np.full_like(synth.variant_allele, "N"))
     with pytest.raises(InputError, match="shares 0 sites"):
         compute_metrics(real, tiny, seed=1)

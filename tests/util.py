@@ -21,6 +21,10 @@ class SimCohort:
     samples: list[str]
     populations: list[str]
     contig: str = "1"
+    variant_contigs: list[str] | None = None  # per variant, when there are several contigs
+
+    def contig_of(self, v: int) -> str:
+        return self.variant_contigs[v] if self.variant_contigs else self.contig
 
 
 def simulate_cohort(*, n_per_pop: int = 20, populations=("AFR", "EUR", "EAS"), length: float = 2e5,
@@ -55,15 +59,30 @@ def simulate_cohort(*, n_per_pop: int = 20, populations=("AFR", "EUR", "EAS"), l
 def write_vcf_text(path: Path, sim: SimCohort, *, phased: bool = True) -> Path:
     """A plain VCF written line by line, the obvious way."""
     sep = "|" if phased else "/"
-    lines = ["##fileformat=VCFv4.2", f"##contig=<ID={sim.contig},length=10000000>",
+    contigs = list(dict.fromkeys(sim.variant_contigs or [sim.contig]))
+    lines = ["##fileformat=VCFv4.2", *(f"##contig=<ID={c},length=20000000>" for c in contigs),
              '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
              "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", *sim.samples])]
     for v in range(len(sim.positions)):
         calls = [f"{a}{sep}{b}".replace("-1", ".") for a, b in sim.genotypes[v]]
-        lines.append("\t".join([sim.contig, str(sim.positions[v]), sim.ids[v], sim.ref[v], sim.alt[v],
+        lines.append("\t".join([sim.contig_of(v), str(sim.positions[v]), sim.ids[v], sim.ref[v], sim.alt[v],
                                 ".", "PASS", ".", "GT", *calls]))
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return Path(path)
+
+
+def two_contig_cohort(names=("7", "3"), start: int = 10_000_000, **kwargs) -> SimCohort:
+    """Two independently simulated contigs (same people), in the order given, whose positions
+    both start near ``start``: what a cohort of two chromosome regions looks like."""
+    a = simulate_cohort(seed=42, **kwargs)
+    b = simulate_cohort(seed=43, **kwargs)
+    return SimCohort(
+        genotypes=np.concatenate([a.genotypes, b.genotypes]),
+        positions=np.concatenate([a.positions, b.positions]) + start,
+        ref=a.ref + b.ref, alt=a.alt + b.alt, ids=[f"rs{i + 1}" for i in range(len(a.ids) + len(b.ids))],
+        samples=a.samples, populations=a.populations,
+        variant_contigs=[names[0]] * len(a.ids) + [names[1]] * len(b.ids),
+    )
 
 
 def write_panel_text(path: Path, samples, populations) -> Path:

@@ -96,7 +96,7 @@ def compute_metrics(real: Cohort, synthetic: Cohort, train: Cohort | None = None
         raise InputError(f"{synthetic.path}: shares {len(ia)} sites (CHROM:POS:REF:ALT, either allele order) "
                          f"with {real.path}; a report needs at least 2")
     notes.extend(describe(match.counts, ("real", "synthetic")))
-    phased = bool(real.phased.all() and synthetic.phased.all())
+    phased = real.phase_state == synthetic.phase_state == "phased"  # missing calls have no phase
     R, S = genomes(real, ia, phased), genomes(synthetic, match.b, phased, match.flip)
     populations = [p for p in real.samples.population_counts() if p in set(S.labels)]
     missing = sorted(set(S.labels) - set(R.labels))
