@@ -21,8 +21,8 @@ import time
 
 import numpy as np
 
-from ogan_vcf.hybridize import BlockSpec, hybridize
-from ogan_vcf.hybridize.blocks import ld_blocks
+from ogan_vcf.hybridizer import BlockSpec, hybridize
+from ogan_vcf.hybridizer.blocks import ld_blocks
 
 
 def paper_procedure(codes: np.ndarray, factor: int, block: int, rng: np.random.Generator) -> np.ndarray:

@@ -94,7 +94,7 @@ def on_training_sites(train, other, name: str):
 
     Returns (cohort, whether it differs from ``other`` as read: reordered, flipped or trimmed).
     """
-    from ogan_vcf.report.sites import align
+    from ogan_vcf.reporting.sites import align
 
     aligned, match = align(train, other, names=("train", "other"))
     if match.counts["shared"] != train.n_variants:
@@ -300,7 +300,7 @@ def build_panels(train, full, target_ids: list[str], models: dict, vcf_dir: Path
 def impute_all(refs: dict, info: dict, gt_vcf: Path, full, target_ids: list[str], masked: np.ndarray,
                beagle_dir: Path, *, nthreads: int, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Beagle with each panel; {key: (DS, GT ALT count)}, both (V, T) on the full cohort's SNPs."""
-    from ogan_vcf.report.sites import site_keys
+    from ogan_vcf.reporting.sites import site_keys
 
     keys = {k: i for i, k in enumerate(site_keys(full))}  # full is on training's sites and alleles
     imputed = {}

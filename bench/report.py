@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 sys.path.insert(0, sys.argv[3])
 from report import make_cohort
-from ogan_vcf.report import compute_metrics
-from ogan_vcf.report.html import write_metrics_json, write_report
-from ogan_vcf.report.plots import save_figures
+from ogan_vcf.reporting import compute_metrics
+from ogan_vcf.reporting.html import write_metrics_json, write_report
+from ogan_vcf.reporting.plots import save_figures
 people, snps = int(sys.argv[1]), int(sys.argv[2])
 real = make_cohort(people, snps, seed=1)
 synth = make_cohort(people, snps, seed=2, frequencies_seed=1)

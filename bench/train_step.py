@@ -23,7 +23,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from ogan_vcf.hybridize.blocks import fixed_blocks  # noqa: E402
+from ogan_vcf.hybridizer.blocks import fixed_blocks  # noqa: E402
 from ogan_vcf.model.gan import ConditionalGAN, make_optimizers  # noqa: E402
 from ogan_vcf.model.networks import build_critic, build_generator, padded_length  # noqa: E402
 from ogan_vcf.model.presets import make_preset  # noqa: E402

@@ -252,7 +252,7 @@ def hybridize(
     Example: [bold]ogan hybridize cohort.h5 --pop EAS --factor 5 -o eas5.vcf.gz --seed 1[/]
     or [bold]ogan hybridize data.vcf.gz -p data.panel --balance -o balanced.h5[/]
     """
-    from .hybridize import BlockSpec, hybridize_file
+    from .hybridizer import BlockSpec, hybridize_file
 
     spec = BlockSpec(size=block_size, min_snps=min_block, max_snps=max_block, window=ld_window,
                      genetic_map=str(genetic_map) if genetic_map else None, cm=cm)
@@ -331,7 +331,7 @@ def report(
 
     Example: [bold]ogan report full.h5 synth.vcf.gz --synth-panel synth.panel --train train.h5 -o report/[/]
     """
-    from .report import report as run
+    from .reporting import report as run
 
     result = run(real, synthetic, output, panel=panel, synth_panel=synth_panel, train=train,
                  train_panel=train_panel, ld_region=ld_region, ld_distance=ld_distance, seed=seed,
@@ -368,8 +368,8 @@ def train(
                                                  "only: privacy), pgcgan (the baseline, no hybridizer) "
                                                  "\\[default: offspring].")] = None,
     preset: Annotated[Optional[str], typer.Option("--preset", help="cpu (minutes on a laptop), paper (the "
-                                                  "notebook architecture, for GPUs), cpu-blocks (an earlier CPU "
-                                                  "design), tiny (tests) \\[default: cpu].")] = None,
+                                                  "notebook architecture, for GPUs), tiny (the cpu architecture "
+                                                  "in a size for tests) \\[default: cpu].")] = None,
     epochs: EpochsOpt = None,
     batch_size: BatchSizeOpt = None,
     lr: LrOpt = None,
@@ -387,8 +387,8 @@ def train(
 
     Example: [bold]ogan train train.h5 --model offspring --preset cpu -o model/ --seed 1[/]
     """
-    from .hybridize import BlockSpec
-    from .train import train as run
+    from .hybridizer import BlockSpec
+    from .training import train as run
 
     blocks = BlockSpec(size=block_size) if block_size else None
     s = run(input, output, panel=panel, label_column=label_column, model=model, preset=preset,
@@ -400,7 +400,8 @@ def train(
         ("best quality", _fmt(s.best_quality)), ("time", f"{s.seconds:.0f} s"),
     ]))
     if s.interrupted:
-        console.print("[yellow]interrupted:[/] checkpoint written; continue with --resume", highlight=False)
+        console.print(f"[yellow]interrupted:[/] the last checkpoint (epoch {s.epochs}) stands; continue with "
+                      "--resume", highlight=False)
         raise typer.Exit(130)
 
 
@@ -427,7 +428,7 @@ def generate(
 
     Example: [bold]ogan generate model/ --n 500 --pop EAS,AFR -o synth.vcf.gz --seed 1[/]
     """
-    from .generate import generate as run
+    from .generation import generate as run
 
     s = run(model_dir, output, n=n, populations=_split(pop), sample=sample, hybridize_factor=hybridize_factor,
             seed=seed, checkpoint=checkpoint, show_progress=progress)
@@ -450,7 +451,7 @@ def pipeline(
                                                 "and write a balanced synthetic cohort.")] = None,
     model: Annotated[str, typer.Option("--model", help="offspring, ppo, pgcgan, a comma list, or all "
                                        "(adds comparison.html).")] = "offspring",
-    preset: Annotated[str, typer.Option("--preset", help="cpu, paper (GPU), cpu-blocks or tiny (tests).")] = "cpu",
+    preset: Annotated[str, typer.Option("--preset", help="cpu, paper (GPU) or tiny (tests).")] = "cpu",
     epochs: EpochsOpt = None,
     batch_size: BatchSizeOpt = None,
     lr: LrOpt = None,

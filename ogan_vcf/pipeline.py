@@ -164,7 +164,7 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
         make_preset(preset, model, **(overrides or {}))
     fractions = parse_keep(keep) if keep else None
     if n is not None:
-        from .generate import check_count
+        from .generation import check_count
 
         n = check_count(n)
     out = Path(out_dir)
@@ -207,8 +207,8 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
         report_dir = out / "reports" / model
 
         def train_step(resume, model=model, model_dir=model_dir):
-            from .hybridize import BlockSpec
-            from .train import train
+            from .hybridizer import BlockSpec
+            from .training import train
 
             from .model.store import has_checkpoint
 
@@ -228,7 +228,7 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
                     [data_step], [model_dir / "config.json", model_dir / "checkpoints" / "best.weights.h5"], train_step)
 
         def generate_step(_resume, model_dir=model_dir, synth=synth):
-            from .generate import generate
+            from .generation import generate
 
             synth.parent.mkdir(exist_ok=True)
             return generate(model_dir, synth, n=n_each, hybridize_factor=hybridize_factor, seed=seed,
@@ -238,7 +238,7 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
                     [f"train {model}"], [synth], generate_step)
 
         def report_step(_resume, synth=synth, report_dir=report_dir):
-            from .report import report
+            from .reporting import report
 
             from .io import panel_path_for
 
@@ -254,7 +254,7 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
                               headline=headline(metrics, focus))
     if len(models) > 1:
         def compare_step(_resume):
-            from .report.html import write_comparison
+            from .reporting.html import write_comparison
 
             write_comparison(out / "comparison.html", metrics, {m: out / "reports" / m / "figures" for m in models},
                              focus=focus, title=f"ogan pipeline: {', '.join(models)}")

@@ -77,7 +77,7 @@ def test_hybridize_end_to_end_writes_vcf_and_panel(tmp_path, sim_files):
 
 
 def test_hybridize_passes_its_options_to_the_library(monkeypatch):
-    import ogan_vcf.hybridize as hyb
+    import ogan_vcf.hybridizer as hyb
 
     seen = {}
 

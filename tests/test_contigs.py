@@ -31,7 +31,7 @@ def test_the_fixture_positions_overlap(two_contigs):
 
 
 def test_hybridizer_blocks_never_span_contigs(two_contigs):
-    from ogan_vcf.hybridize import BlockSpec, hybridize
+    from ogan_vcf.hybridizer import BlockSpec, hybridize
     from ogan_vcf.io import read_cohort
 
     sim, vcf, panel = two_contigs
@@ -50,7 +50,7 @@ pytest.importorskip("tensorflow")
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, two_contigs):
-    from ogan_vcf.train import train
+    from ogan_vcf.training import train
 
     _, vcf, panel = two_contigs
     model_dir = tmp_path_factory.mktemp("model") / "m"
@@ -61,7 +61,7 @@ def trained(tmp_path_factory, two_contigs):
 def test_training_on_two_contigs_keeps_blocks_and_ld_pairs_within_a_contig(two_contigs, trained):
     from ogan_vcf.io import read_cohort
     from ogan_vcf.model.encoding import encode
-    from ogan_vcf.train import Quality
+    from ogan_vcf.training import Quality
 
     model_dir, summary = trained
     assert summary.epochs == 1 and summary.best_quality is not None and np.isfinite(summary.best_quality)

@@ -21,7 +21,7 @@ TINY = {"epochs": 1, "batch_size": 30}  # 60 genomes: two generator steps per ep
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, sim_files):
-    from ogan_vcf.train import train
+    from ogan_vcf.training import train
 
     d = tmp_path_factory.mktemp("gan")
     summary = train(sim_files["vcf_gz"], d / "model", panel=sim_files["panel"], preset="tiny", seed=7,
@@ -100,7 +100,7 @@ def test_critic_clipping_bounds_the_conv_kernels(sim_cohort):
 
 
 def test_same_seed_same_weights_and_resume_continues(tmp_path, sim_files, trained):
-    from ogan_vcf.train import train
+    from ogan_vcf.training import train
 
     model_dir, _ = trained
     again = tmp_path / "again"
@@ -122,7 +122,7 @@ def test_same_seed_same_weights_and_resume_continues(tmp_path, sim_files, traine
 
 def test_ctrl_c_inside_fit_keeps_the_checkpoint_and_resumes_exactly(tmp_path, sim_files, monkeypatch):
     """A real SIGINT during fit (after epoch 1's checkpoint): exit 130, then --resume = an unbroken run."""
-    import ogan_vcf.train as training
+    import ogan_vcf.training as training
 
     real_save = training.save_checkpoint
 
@@ -175,7 +175,7 @@ def test_generate_writes_a_vcf_bcftools_reads(tmp_path, trained, sim):
     assert positions == sim.positions.tolist()
     panel = (tmp_path / "synth.panel").read_text().splitlines()
     assert panel[1].split("\t") == ["SYN_EAS_000001", "EAS"]
-    from ogan_vcf.generate import synthesize
+    from ogan_vcf.generation import synthesize
 
     a, _, _ = synthesize(model_dir, n=4, seed=3)
     b, _, _ = synthesize(model_dir, n=4, seed=3)
@@ -229,10 +229,10 @@ def test_train_refuses_missing_calls_and_unknown_preset(tmp_path, data_dir):
 
 def test_template_generator_starts_from_its_populations_blocks(sim_cohort):
     """Before training, every generated block is one training genome's block of the same label."""
-    from ogan_vcf.hybridize.blocks import BlockSpec, ld_blocks
+    from ogan_vcf.hybridizer.blocks import BlockSpec, ld_blocks
     from ogan_vcf.model.presets import make_preset
     from ogan_vcf.model.store import build_gan
-    from ogan_vcf.train import init_templates
+    from ogan_vcf.training import init_templates
 
     preset = make_preset("tiny", "offspring")
     classes = encode(sim_cohort.genotypes, True)

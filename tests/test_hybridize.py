@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from ogan_vcf.errors import InputError
-from ogan_vcf.hybridize import BlockSpec, hybridize
-from ogan_vcf.hybridize.blocks import fixed_blocks, ld_blocks, map_blocks, read_genetic_map
+from ogan_vcf.hybridizer import BlockSpec, hybridize
+from ogan_vcf.hybridizer.blocks import fixed_blocks, ld_blocks, map_blocks, read_genetic_map
 
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ogan_vcf.hybridize import hybridize
-from ogan_vcf.hybridize.blocks import standardized_dosages
+from ogan_vcf.hybridizer import hybridize
+from ogan_vcf.hybridizer.blocks import standardized_dosages
 from ogan_vcf.io import Region, read_cohort
 
 EXAMPLE = Path(__file__).parents[1] / "example_data"

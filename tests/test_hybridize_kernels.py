@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from ogan_vcf.hybridize import kernels
+from ogan_vcf.hybridizer import kernels
 
 
 def reference_gather(rows, variant_block, sources):
@@ -73,7 +73,7 @@ def test_column_hashes_are_equal_exactly_for_equal_columns(toy):
 
 @pytest.mark.parametrize("tile", [1, 5, 256])
 def test_band_r2_and_crossing_ld_match_reference(tile):
-    from ogan_vcf.hybridize.blocks import band_r2
+    from ogan_vcf.hybridizer.blocks import band_r2
 
     rng = np.random.default_rng(1)
     z = rng.normal(size=(12, 30)).astype(np.float32)

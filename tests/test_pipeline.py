@@ -150,7 +150,7 @@ def test_bad_options_are_one_line_and_write_nothing(tmp_path, sim_h5, args, mess
 
 def test_ctrl_c_in_training_stops_the_pipeline_resumably(tmp_path, sim_h5, monkeypatch):
     """A real SIGINT inside the fit loop (right after epoch 1's checkpoint) stops the pipeline; a re-run resumes."""
-    import ogan_vcf.train as training
+    import ogan_vcf.training as training
     from ogan_vcf.errors import Interrupted
     from ogan_vcf.pipeline import pipeline
 

@@ -9,7 +9,7 @@ import pytest
 from ogan_vcf.cohort import load, phase_state
 from ogan_vcf.convert import describe, ingest
 from ogan_vcf.errors import InputError
-from ogan_vcf.hybridize import BlockSpec, hybridize
+from ogan_vcf.hybridizer import BlockSpec, hybridize
 from ogan_vcf.io import read_cohort, write_output
 from util import write_panel_text
 
@@ -191,7 +191,7 @@ def test_a_one_point_map_is_refused_in_one_line(tmp_path, grid_cohort):
 
 
 def test_map_rows_unsorted_repeated_or_contradictory(tmp_path):
-    from ogan_vcf.hybridize.blocks import read_genetic_map
+    from ogan_vcf.hybridizer.blocks import read_genetic_map
 
     notes = []
     gmap = read_genetic_map(write_map(tmp_path / "a.map", [(300, 3.0), (100, 1.0), (200, 2.0), (200, 2.0)]),

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from ogan_vcf.errors import InputError
-from ogan_vcf.report import compute_metrics, match_sites
-from ogan_vcf.report import metrics as m
+from ogan_vcf.reporting import compute_metrics, match_sites
+from ogan_vcf.reporting import metrics as m
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,7 @@ def test_distances_and_kinship_known_values():
 
 
 def test_longest_shared_run_kernel():
-    from ogan_vcf.report.kernels import longest_shared_runs
+    from ogan_vcf.reporting.kernels import longest_shared_runs
 
     a = np.array([[0, 1, 1, 2, 0, 0, 1]], dtype=np.int8)
     b = np.array([[0, 1, 2, 2, 0, 0, 1], [1, 1, 1, 2, 0, -1, 1]], dtype=np.int8)

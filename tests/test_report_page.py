@@ -10,9 +10,9 @@ import subprocess
 import numpy as np
 import pytest
 
-from ogan_vcf.report.data import PlotData
-from ogan_vcf.report.html import write_metrics_json, write_report
-from ogan_vcf.report.plots import plot_maf_scatter, save_figures
+from ogan_vcf.reporting.data import PlotData
+from ogan_vcf.reporting.html import write_metrics_json, write_report
+from ogan_vcf.reporting.plots import plot_maf_scatter, save_figures
 
 POPULATIONS = ["AFR", "EAS", "EUR"]
 FIGURE_NAMES = {"maf_scatter", "maf_hist", "ld_heatmap", "ld_decay", "pca", "dcr", "kinship"}

@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 from util import write_panel_text, write_vcf_text
 
 from ogan_vcf.cli import app
-from ogan_vcf.report import compute_metrics, html, match_sites
-from ogan_vcf.report import metrics as m
-from ogan_vcf.report.sites import align
+from ogan_vcf.reporting import compute_metrics, html, match_sites
+from ogan_vcf.reporting import metrics as m
+from ogan_vcf.reporting.sites import align
 
 # ---------------------------------------------------------------- helpers (written the obvious way)
 
@@ -262,7 +262,7 @@ def test_king_robust_with_missing_calls_matches_plink2_definition():
 
 
 def test_report_with_missing_calls_and_an_uncalled_genome(tmp_path, real, synthetic):
-    from ogan_vcf.report.plots import save_figures
+    from ogan_vcf.reporting.plots import save_figures
 
     g = synthetic.genotypes.copy()
     g[:, 0] = -1  # one synthetic genome with no call at all
@@ -282,7 +282,7 @@ def test_report_with_missing_calls_and_an_uncalled_genome(tmp_path, real, synthe
 # ---------------------------------------------------------------- 3. one kinship threshold
 
 def test_kinship_threshold_comes_from_one_constant(monkeypatch):
-    from ogan_vcf import report
+    from ogan_vcf import reporting as report
 
     privacy = {"max_kinship": 0.25, "first_degree_fraction": 0.5, "first_degree_fraction_holdout": None}
     (text,) = report.concerns(privacy)
@@ -319,7 +319,7 @@ def test_ld_heatmap_window_stays_on_one_contig(real):
 
 def test_ld_region_window_selects_one_contig(real):
     from ogan_vcf.io import Region
-    from ogan_vcf.report import _window
+    from ogan_vcf.reporting import _window
 
     cohort = two_contigs(real, 120)
     start, stop = _window(cohort, cohort, Region.parse(f"2:1-{cohort.variant_position.max()}"))

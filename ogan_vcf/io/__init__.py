@@ -19,6 +19,7 @@ from .vcf import Region, VcfSource, output_kind, write_vcf
 __all__ = [
     "Panel", "Region", "VcfSource", "PlinkSource", "CohortFile", "open_source", "read_panel",
     "write_panel", "write_output", "write_vcf", "write_plink", "panel_path_for", "input_kind", "read_cohort",
+    "read_vcf", "read_plink",
 ]
 
 
@@ -93,6 +94,23 @@ def read_cohort(path: str | os.PathLike, *, panel: str | os.PathLike | None = No
         cohort = load(Path(tmp) / "input.h5")
     cohort.path = str(path)
     return cohort
+
+
+def read_vcf(path: str | os.PathLike, *, panel: str | os.PathLike, label_column: str | None = None,
+             region: Region | None = None, show_progress: bool = False):
+    """A VCF/BCF (plain, gzip or bgzipped) labelled by ``panel``, as a checked in-memory Cohort."""
+    if input_kind(path) != "vcf":
+        raise InputError(f"{path}: not a VCF/BCF file (use read_plink for PLINK sets, load for cohort files)")
+    return read_cohort(path, panel=panel, label_column=label_column, region=region, show_progress=show_progress)
+
+
+def read_plink(path: str | os.PathLike, *, panel: str | os.PathLike, label_column: str | None = None,
+               region: Region | None = None, show_progress: bool = False):
+    """A PLINK 1 set (prefix or .bed/.bim/.fam) labelled by ``panel``, as a checked in-memory Cohort
+    (unphased; .bim A1 is read as ALT, so match it to a VCF with ``reporting.sites.match_sites``)."""
+    if input_kind(path) != "plink":
+        raise InputError(f"{path}: not a PLINK .bed/.bim/.fam set")
+    return read_cohort(path, panel=panel, label_column=label_column, region=region, show_progress=show_progress)
 
 
 def panel_path_for(path: str | os.PathLike) -> Path:

@@ -24,7 +24,7 @@ import numpy as np
 
 from .cohort import Cohort, software_versions
 from .errors import InputError
-from .hybridize import BlockSpec
+from .hybridizer import BlockSpec
 from .model.encoding import dosage, draw_classes, encode, n_classes
 from .model.presets import Preset, make_preset, preset_from_dict
 from .model.store import (MODEL_FORMAT, build_gan, has_checkpoint, load_checkpoint, read_config,
@@ -47,7 +47,7 @@ class TrainSummary:
 
 def training_cohort(cohort: Cohort, model: str, blocks: BlockSpec, seed: int) -> Cohort:
     """What the GAN sees: offspring-balanced (offspring), offspring only (ppo), as is (pgcgan)."""
-    from .hybridize import hybridize
+    from .hybridizer import hybridize
 
     if model == "pgcgan":
         return cohort
@@ -62,7 +62,7 @@ class Quality:
     """
 
     def __init__(self, classes, labels, label_names, phased, contig, positions, n_samples, seed, sample):
-        from .report import metrics as m
+        from .reporting import metrics as m
 
         self.m, self.phased, self.names = m, phased, label_names
         rng = np.random.default_rng(seed)
@@ -160,7 +160,7 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str | None 
         config.update(mixed_precision=mixed, hybridizer_blocks=(blocks or BlockSpec()).describe(),
                       hybridizer_block_size=blocks.size if blocks else None)
         if chosen.architecture == "templates":
-            from .hybridize.blocks import ld_blocks
+            from .hybridizer.blocks import ld_blocks
 
             spec = BlockSpec(min_snps=max(1, chosen.block_snps // 4), max_snps=chosen.block_snps)
             config["network_blocks"] = ld_blocks(data.genotypes, data.variant_contig, spec).tolist()

@@ -72,7 +72,7 @@ def synthesize(model_dir, *, n: int | None = None, populations: list[str] | None
         parts.append(draw_classes(logits, sample, rng))
     cohort = _cohort(config, np.concatenate(parts), populations, n_net, Path(model_dir))
     if factor > 1:
-        from .hybridize import hybridize
+        from .hybridizer import hybridize
 
         cohort = hybridize(cohort, factor=factor, populations=populations, seed=seed).cohort
         keep = np.concatenate([np.flatnonzero(cohort.samples.populations == p)[:n] for p in populations])
