@@ -28,8 +28,12 @@ def padded_length(n_snps: int, preset: Preset) -> int:
 
 
 def straight_through_gumbel(logits, temperature: float, seed_generator):
-    """A one-hot Gumbel-softmax draw over the last axis forward, the softmax's gradient back."""
-    uniform = keras.random.uniform(ops.shape(logits), 1e-6, 1.0 - 1e-6, seed=seed_generator)
+    """A one-hot Gumbel-softmax draw over the last axis forward, the softmax's gradient back.
+
+    Computed in float32 whatever the precision policy (float16 logits would round the noise).
+    """
+    logits = ops.cast(logits, "float32")
+    uniform = keras.random.uniform(ops.shape(logits), 1e-6, 1.0 - 1e-6, dtype="float32", seed=seed_generator)
     soft = ops.softmax((logits - ops.log(-ops.log(uniform))) / temperature, axis=-1)
     hard = ops.one_hot(ops.argmax(soft, axis=-1), ops.shape(logits)[-1], dtype=soft.dtype)
     return hard + soft - ops.stop_gradient(soft)
