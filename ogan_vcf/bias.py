@@ -31,11 +31,11 @@ def parse_keep(text: str) -> dict[str, float]:
         except ValueError:
             fraction = -1.0
         if not sep or not name or not 0 < fraction <= 1:
-            raise InputError(f"--keep {text!r}: expected POP=FRACTION pairs with 0 < FRACTION <= 1, "
+            raise InputError(f"keep {text!r}: expected POP=FRACTION pairs with 0 < FRACTION <= 1, "
                              "e.g. EAS=0.2,AFR=0.2,SAS=0.2")
         keep[name.strip()] = fraction
     if not keep:
-        raise InputError("--keep is empty; e.g. --keep EAS=0.2,AFR=0.2,SAS=0.2")
+        raise InputError("keep is empty; give POP=FRACTION pairs, e.g. EAS=0.2,AFR=0.2,SAS=0.2")
     return keep
 
 

@@ -63,7 +63,8 @@ def parse_models(text: str | list[str] | tuple[str, ...]) -> list[str]:
         return list(MODELS)
     unknown = [m for m in names if m not in MODELS]
     if unknown or not names:
-        raise InputError(f"--model must be 'all' or among {', '.join(MODELS)}, got {','.join(names) or 'nothing'!r}")
+        got = ",".join(names) or "nothing"
+        raise InputError(f"model must be 'all' or among {', '.join(MODELS)}, got {got!r}")
     return [m for m in MODELS if m in names]
 
 

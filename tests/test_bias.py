@@ -29,9 +29,15 @@ def test_keeps_fractions_and_partitions_the_cohort(sim_cohort):
 
 def test_parse_keep_rejects_bad_text():
     assert parse_keep("EAS=0.2, AFR=1") == {"EAS": 0.2, "AFR": 1.0}
-    for text in ("EAS", "EAS=0", "EAS=1.5", "=0.2", "EAS=x", ""):
-        with pytest.raises(InputError, match="--keep"):
+    for text in ("EAS", "EAS=0", "EAS=1.5", "=0.2", "EAS=x"):
+        with pytest.raises(InputError) as e:
             parse_keep(text)
+        assert str(e.value) == (f"keep {text!r}: expected POP=FRACTION pairs with 0 < FRACTION <= 1, "
+                                "e.g. EAS=0.2,AFR=0.2,SAS=0.2")
+    for text in ("", " , "):
+        with pytest.raises(InputError) as e:
+            parse_keep(text)
+        assert str(e.value) == "keep is empty; give POP=FRACTION pairs, e.g. EAS=0.2,AFR=0.2,SAS=0.2"
 
 
 def test_cli_writes_train_heldout_and_panels(tmp_path, sim_h5):

@@ -1,5 +1,6 @@
 """Hybridizer invariants on generated data: sizes, blocks, counts, identity, privacy, seeds."""
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -86,10 +87,29 @@ def test_ppo_never_emits_a_parent_even_when_copies_are_likely(sim_cohort):
 def test_ppo_refuses_when_distinct_offspring_cannot_exist(sim_cohort):
     sub = sim_cohort.take_samples(members_of(sim_cohort, "EUR")[:3])
     same = replace(sub, genotypes=np.repeat(sub.genotypes[:, :1], 3, axis=1))
-    with pytest.raises(InputError, match="too few to make offspring that all differ"):
+    with pytest.raises(InputError, match=re.escape(
+            "population EUR: 3 members are too few to make offspring that all differ from every parent "
+            "(mode ppo); use smaller blocks or mode offspring")):
         hybridize(same, factor=2, mode="ppo", blocks=BlockSpec(size=50), seed=1)
-    with pytest.raises(InputError, match="only one block"):
+    with pytest.raises(InputError, match=re.escape(
+            "population EUR: only one block, so every offspring would copy a parent; use smaller blocks "
+            "(a smaller fixed size, or a smaller LD-aware maximum) for mode ppo")):
         hybridize(sub, factor=2, mode="ppo", blocks=BlockSpec(size=1000), seed=1)
+
+
+def test_bad_block_and_option_values_are_named_in_words(sim_cohort):
+    contig = sim_cohort.variant_contig
+    with pytest.raises(InputError, match="^the block size must be at least 1 SNP, got 0$"):
+        fixed_blocks(contig, 0)
+    with pytest.raises(InputError, match=re.escape(
+            "LD-aware block lengths must satisfy 1 <= minimum <= maximum SNPs, got minimum 60 and maximum 50")):
+        ld_blocks(sim_cohort.genotypes, contig, BlockSpec(min_snps=60, max_snps=50))
+    with pytest.raises(InputError, match="^the block length in centimorgans must be positive, got 0$"):
+        map_blocks(contig, sim_cohort.variant_position, ["1"], {}, cm=0)
+    with pytest.raises(InputError, match="^mode must be one of offspring, ppo, got 'clone'$"):
+        hybridize(sim_cohort, factor=2, mode="clone", seed=1)
+    with pytest.raises(InputError, match="^unit must be one of genotype, haplotype, got 'snp'$"):
+        hybridize(sim_cohort, factor=2, unit="snp", seed=1)
 
 
 def test_blocks_never_cross_a_contig(sim_cohort):
@@ -141,7 +161,9 @@ def test_missing_and_unphased_calls_are_carried(sim_cohort):
     r = hybridize(unphased, factor=3, populations=["AFR"], blocks=BlockSpec(size=50), seed=1)
     assert not r.cohort.phased.any()
     assert (r.cohort.genotypes[5] == -1).all(axis=1).sum() == 3  # the parent and one offspring per copy
-    with pytest.raises(InputError, match="needs phased genotypes"):
+    with pytest.raises(InputError, match=re.escape(
+            ": the haplotype unit needs phased genotypes (population AFR is unphased); phase first (e.g. Beagle) "
+            "or use the genotype unit")):
         hybridize(unphased, factor=2, populations=["AFR"], unit="haplotype", seed=1)
 
 
@@ -168,7 +190,7 @@ def test_bad_options(sim_cohort):
     with pytest.raises(InputError, match="unknown population 'XYZ'; the cohort has AFR, EUR, EAS"):
         hybridize(sim_cohort, factor=2, populations=["XYZ"], seed=1)
     for factor in (0, 2.5, "two"):
-        with pytest.raises(InputError, match="--factor must be a whole number >= 1"):
+        with pytest.raises(InputError, match="the hybridizing factor must be a whole number >= 1, got "):
             hybridize(sim_cohort, factor=factor, populations=["EUR"], seed=1)
     one = sim_cohort.take_samples(members_of(sim_cohort, "EUR")[:1])
     with pytest.raises(InputError, match="population EUR has 1 sample"):

@@ -136,8 +136,9 @@ def test_production_run_writes_a_balanced_cohort(tmp_path, sim_h5):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--model", "gan"], "--model must be 'all' or among offspring, ppo, pgcgan"),
-    (["--keep", "EAS"], "--keep 'EAS': expected POP=FRACTION"),
+    (["--model", "gan"], "model must be 'all' or among offspring, ppo, pgcgan, got 'gan'"),
+    (["--keep", "EAS"],
+     "keep 'EAS': expected POP=FRACTION pairs with 0 < FRACTION <= 1, e.g. EAS=0.2,AFR=0.2,SAS=0.2"),
     (["--preset", "huge"], "preset must be one of paper, cpu, tiny, got 'huge'"),
     (["--n", "0"], "the number of people per population must be a whole number >= 1, got 0"),
 ])

@@ -321,3 +321,19 @@ def test_htslib_messages_are_captured_and_other_stderr_passes_through(capfd):
 def test_a_bad_header_error_carries_htslib_text(tmp_path, data_dir):
     with pytest.raises(InputError, match=r"duplicate sample name 's1'.*\[E::bcf_hdr_add_sample_len\]"):
         ingest(data_dir / "duplicate_sample.vcf", tmp_path / "c.h5", panel=data_dir / "three.panel")
+
+
+def test_input_errors_name_the_missing_panel_and_a_region_on_a_cohort(tmp_path, sim_files, sim_h5):
+    from ogan_vcf.io import Region, open_source
+
+    vcf = sim_files["vcf_gz"]
+    with pytest.raises(InputError) as e:
+        read_cohort(vcf)
+    assert str(e.value) == f"{vcf}: a VCF/BCF/PLINK input needs a panel to label its samples"
+    with pytest.raises(InputError) as e:
+        read_cohort(sim_files["bcf"], panel_role="the synthetic cohort's panel")
+    assert str(e.value) == (f"{sim_files['bcf']}: a VCF/BCF/PLINK input needs a panel to label its samples "
+                            f"(the synthetic cohort's panel, e.g. {sim_files['panel']})")  # sim.panel is beside
+    with pytest.raises(InputError) as e:
+        open_source(sim_h5, region=Region.parse("1:1-1000"))
+    assert str(e.value) == f"{sim_h5}: a region applies to VCF/BCF/PLINK input, not to a cohort"

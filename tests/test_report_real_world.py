@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import re
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 from util import write_panel_text, write_vcf_text
 
 from ogan_vcf.cli import app
+from ogan_vcf.errors import InputError
 from ogan_vcf.reporting import compute_metrics, html, match_sites
 from ogan_vcf.reporting import metrics as m
 from ogan_vcf.reporting.sites import align
@@ -146,6 +148,15 @@ def test_unmatched_sites_are_counted_and_noted(real):
                             "unmatched_real": 0, "unmatched_synthetic": 0}
     assert "left out of the comparison: 5 real sites whose CHROM:POS the synthetic cohort has with other " \
            "alleles" in notes
+
+
+def test_a_training_cohort_must_cover_the_shared_sites(real):
+    allele = real.variant_allele.copy()
+    allele[:5, 1] = np.where(allele[:5, 1] == "N", "X", "N")
+    train = replace(real, variant_allele=allele, path="train.h5")
+    with pytest.raises(InputError, match=re.escape("train.h5: the training cohort lacks 5 of the report's shared "
+                                                   "sites; it must cover the real cohort's sites")):
+        compute_metrics(real, real, train, seed=1)
 
 
 def test_align_puts_a_swapped_cohort_on_the_reference_sites(real):
@@ -324,6 +335,8 @@ def test_ld_region_window_selects_one_contig(real):
     cohort = two_contigs(real, 120)
     start, stop = _window(cohort, cohort, Region.parse(f"2:1-{cohort.variant_position.max()}"))
     assert (start, stop) == (120, 320) and set(cohort.variant_contig[start:stop]) == {1}
+    with pytest.raises(InputError, match="^the LD heatmap region 3:1-100: fewer than 2 shared SNPs inside$"):
+        _window(cohort, cohort, Region.parse("3:1-100"))
 
 
 @pytest.mark.parametrize("first", [0, 1])

@@ -53,9 +53,9 @@ class HybridResult:
 
 def _check_options(mode: str, unit: str) -> None:
     if mode not in MODES:
-        raise InputError(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
+        raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if unit not in UNITS:
-        raise InputError(f"--unit must be one of {', '.join(UNITS)}, got {unit!r}")
+        raise InputError(f"unit must be one of {', '.join(UNITS)}, got {unit!r}")
 
 
 def check_factor(factor) -> int:
@@ -65,7 +65,7 @@ def check_factor(factor) -> int:
     except (TypeError, ValueError):
         value = float("nan")
     if isinstance(factor, bool) or not value.is_integer() or value < 1:
-        raise InputError(f"--factor must be a whole number >= 1, got {factor}")
+        raise InputError(f"the hybridizing factor must be a whole number >= 1, got {factor}")
     return int(value)
 
 
@@ -130,7 +130,7 @@ def _redraw_copies(genotypes, variant_block, draw, offspring, rng, label) -> int
             one_copy = {name: array[c:c + 1] for name, array in draw.items()}
             _offspring(genotypes, variant_block, one_copy, offspring[:, c * n:(c + 1) * n])
     raise InputError(f"population {label}: {n} members are too few to make offspring that all differ "
-                     "from every parent (--mode ppo); use smaller blocks or --mode offspring")
+                     "from every parent (mode ppo); use smaller blocks or mode offspring")
 
 
 def hybridize_members(genotypes: np.ndarray, blocks: np.ndarray, *, n_out: int, mode: str = "offspring",
@@ -148,8 +148,8 @@ def hybridize_members(genotypes: np.ndarray, blocks: np.ndarray, *, n_out: int, 
     n_copies = max(0, math.ceil((n_out - n_real) / n))
     n_blocks = len(blocks) - 1
     if mode == "ppo" and unit == "genotype" and n_blocks < 2:
-        raise InputError(f"population {label}: only one block, so every offspring would copy a parent; "
-                         "use smaller blocks (--block-size/--max-block) for --mode ppo")
+        raise InputError(f"population {label}: only one block, so every offspring would copy a parent; use "
+                         "smaller blocks (a smaller fixed size, or a smaller LD-aware maximum) for mode ppo")
     variant_block = np.repeat(np.arange(n_blocks), np.diff(blocks))
     draw = _draw_sources(rng, n_copies, n_blocks, n, unit)
     out = np.empty((genotypes.shape[0], n_real + n_copies * n, 2), dtype=np.int8)
@@ -182,8 +182,8 @@ def _check_phase(cohort: Cohort, members: np.ndarray, pop: str, unit: str) -> No
         return
     if unit == "haplotype":
         what = "unphased" if state == "unphased" else "partly phased"
-        raise InputError(f"{cohort.path}: --unit haplotype needs phased genotypes (population {pop} is "
-                         f"{what}); phase first (e.g. Beagle) or use --unit genotype")
+        raise InputError(f"{cohort.path}: the haplotype unit needs phased genotypes (population {pop} is "
+                         f"{what}); phase first (e.g. Beagle) or use the genotype unit")
     if state == "partly":
         raise InputError(f"{cohort.path}: population {pop} is partly phased (some called genotypes "
                          "use '|', some '/'); phase it fully (e.g. Beagle) before hybridizing")
@@ -299,11 +299,11 @@ def hybridize_file(input, output, *, panel=None, label_column=None, region=None,
 
     output_kind(output)
     if balance == bool(populations):
-        raise InputError("give either --pop POP[,POP...] with --factor, or --balance")
+        raise InputError("hybridizing needs either populations with a factor, or balance")
     if not balance and factor is None:
-        raise InputError("--pop needs --factor (a whole number >= 1)")
+        raise InputError("hybridizing populations needs a factor (a whole number >= 1)")
     if balance and factor is not None:
-        raise InputError("--balance brings every population to the largest's size; drop --factor")
+        raise InputError("balance brings every population to the largest's size; give no factor with it")
     if populations and not balance:
         factor = check_factor(factor)
     cohort = read_cohort(input, panel=panel, label_column=label_column,

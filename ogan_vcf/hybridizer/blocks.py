@@ -49,7 +49,7 @@ def contig_bounds(variant_contig: np.ndarray) -> list[tuple[int, int]]:
 def fixed_blocks(variant_contig: np.ndarray, size: int) -> np.ndarray:
     """Blocks of ``size`` SNPs per contig; the last block of a contig takes the remainder."""
     if size < 1:
-        raise InputError(f"--block-size must be at least 1, got {size}")
+        raise InputError(f"the block size must be at least 1 SNP, got {size}")
     cuts = [0]
     for start, stop in contig_bounds(variant_contig):
         cuts += list(range(start + size, stop, size)) + [stop]
@@ -99,8 +99,8 @@ def ld_blocks(genotypes: np.ndarray, variant_contig: np.ndarray, spec: BlockSpec
     from .kernels import crossing_ld
 
     if not 1 <= spec.min_snps <= spec.max_snps:
-        raise InputError(f"block bounds must satisfy 1 <= --min-block <= --max-block, got "
-                         f"{spec.min_snps} and {spec.max_snps}")
+        raise InputError(f"LD-aware block lengths must satisfy 1 <= minimum <= maximum SNPs, got minimum "
+                         f"{spec.min_snps} and maximum {spec.max_snps}")
     z = standardized_dosages(genotypes)
     cuts = [0]
     for start, stop in contig_bounds(variant_contig):
@@ -227,7 +227,7 @@ def map_blocks(variant_contig: np.ndarray, variant_position: np.ndarray, contig_
     counted in ``notes``.
     """
     if cm <= 0:
-        raise InputError(f"--cm must be positive, got {cm}")
+        raise InputError(f"the block length in centimorgans must be positive, got {cm}")
     cuts = [0]
     for start, stop in contig_bounds(variant_contig):
         name = contig_id[variant_contig[start]]

@@ -50,7 +50,7 @@ def open_source(path: str | os.PathLike, *, panel: str | os.PathLike | None = No
         source.notes, source.counts, source.region = [], {}, None
         if region is not None:
             source.close()
-            raise InputError(f"{path}: --region applies to VCF/BCF/PLINK input, not to a cohort")
+            raise InputError(f"{path}: a region applies to VCF/BCF/PLINK input, not to a cohort")
     else:
         source = PlinkSource(path, region=region) if kind == "plink" else VcfSource(path, region=region)
     if panel is not None:
@@ -67,12 +67,13 @@ def open_source(path: str | os.PathLike, *, panel: str | os.PathLike | None = No
 
 def read_cohort(path: str | os.PathLike, *, panel: str | os.PathLike | None = None,
                 label_column: str | None = None, region: Region | None = None, show_progress: bool = False,
-                panel_option: str = "--panel"):
+                panel_role: str | None = None):
     """Any input (cohort .h5, or VCF/BCF/PLINK + panel) as an in-memory Cohort.
 
     Non-cohort input goes through the same checks as ``ogan ingest`` (via a temporary
     cohort file), so every command sees sorted, checked, labelled data. A cohort can be
-    relabelled by another of its stored panel columns (``label_column``).
+    relabelled by another of its stored panel columns (``label_column``). ``panel_role``
+    says in the missing-panel error which panel is meant (e.g. "the synthetic cohort's panel").
     """
     import tempfile
 
@@ -86,8 +87,9 @@ def read_cohort(path: str | os.PathLike, *, panel: str | os.PathLike | None = No
         return cohort
     if kind != "cohort" and panel is None:
         beside = panel_path_for(path)
-        hint = f" (e.g. {panel_option} {beside})" if beside.is_file() else ""
-        raise InputError(f"{path}: a VCF/BCF/PLINK input needs {panel_option} to label its samples{hint}")
+        hints = ([panel_role] if panel_role else []) + ([f"e.g. {beside}"] if beside.is_file() else [])
+        hint = f" ({', '.join(hints)})" if hints else ""
+        raise InputError(f"{path}: a VCF/BCF/PLINK input needs a panel to label its samples{hint}")
     source = open_source(path, panel=panel, label_column=label_column, region=region)
     with tempfile.TemporaryDirectory(prefix="ogan-") as tmp:
         write_cohort(Path(tmp) / "input.h5", source, show_progress=show_progress)

@@ -171,8 +171,8 @@ def _training_genomes(real: Cohort, train: Cohort, ia: np.ndarray, phased: bool,
     where[match.a] = np.arange(len(match.a))
     k = where[ia]
     if (k < 0).any():
-        raise InputError(f"{train.path}: lacks {int((k < 0).sum())} of the report's shared sites; "
-                         "--train must cover the real cohort's sites")
+        raise InputError(f"{train.path}: the training cohort lacks {int((k < 0).sum())} of the report's "
+                         "shared sites; it must cover the real cohort's sites")
     if match.flip[k].any():
         notes.append(f"{int(match.flip[k].sum())} shared sites have REF and ALT swapped in the training cohort: "
                      "matched, their genotypes flipped to the real cohort's alleles")
@@ -301,13 +301,14 @@ def report(real, synthetic, out_dir, *, panel=None, synth_panel=None, train=None
 
     out_dir = Path(out_dir)
     real_c = read_cohort(real, panel=panel)
-    synth_c = read_cohort(synthetic, panel=synth_panel, panel_option="--synth-panel")
-    train_c = read_cohort(train, panel=train_panel, panel_option="--train-panel") if train else None
+    synth_c = read_cohort(synthetic, panel=synth_panel, panel_role="the synthetic cohort's panel")
+    train_c = (read_cohort(train, panel=train_panel, panel_role="the training cohort's panel")
+               if train else None)
     window = _window(real_c, synth_c, Region.parse(ld_region)) if ld_region else None
     metrics, plot, notes = compute_metrics(real_c, synth_c, train_c, ld_distance=ld_distance, ld_window=window,
                                            seed=seed, show_progress=show_progress)
     if train is None:
-        notes.append("no --train given: the privacy audit was skipped")
+        notes.append("no training cohort given: the privacy audit was skipped")
     os.makedirs(out_dir / "figures", exist_ok=True)
     figures = save_figures(plot, out_dir / "figures")
     inputs = {"real": str(real), "synthetic": str(synthetic), **({"train": str(train)} if train else {})}
@@ -324,5 +325,5 @@ def _window(real: Cohort, synthetic: Cohort, region) -> tuple[int, int]:
     inside = np.flatnonzero((contig == region.contig) & (pos >= region.start) &
                             (pos <= (region.end or np.iinfo(np.int64).max)))
     if len(inside) < 2:
-        raise InputError(f"--ld-region {region}: fewer than 2 shared SNPs inside")
+        raise InputError(f"the LD heatmap region {region}: fewer than 2 shared SNPs inside")
     return int(inside[0]), int(inside[0]) + min(1000, len(inside))
