@@ -22,6 +22,7 @@ class SimCohort:
     populations: list[str]
     contig: str = "1"
     variant_contigs: list[str] | None = None  # per variant, when there are several contigs
+    contig_length: int = 10_000_000
 
     def contig_of(self, v: int) -> str:
         return self.variant_contigs[v] if self.variant_contigs else self.contig
@@ -60,7 +61,7 @@ def write_vcf_text(path: Path, sim: SimCohort, *, phased: bool = True) -> Path:
     """A plain VCF written line by line, the obvious way."""
     sep = "|" if phased else "/"
     contigs = list(dict.fromkeys(sim.variant_contigs or [sim.contig]))
-    lines = ["##fileformat=VCFv4.2", *(f"##contig=<ID={c},length=20000000>" for c in contigs),
+    lines = ["##fileformat=VCFv4.2", *(f"##contig=<ID={c},length={sim.contig_length}>" for c in contigs),
              '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
              "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", *sim.samples])]
     for v in range(len(sim.positions)):
@@ -81,7 +82,7 @@ def two_contig_cohort(names=("7", "3"), start: int = 10_000_000, **kwargs) -> Si
         positions=np.concatenate([a.positions, b.positions]) + start,
         ref=a.ref + b.ref, alt=a.alt + b.alt, ids=[f"rs{i + 1}" for i in range(len(a.ids) + len(b.ids))],
         samples=a.samples, populations=a.populations,
-        variant_contigs=[names[0]] * len(a.ids) + [names[1]] * len(b.ids),
+        variant_contigs=[names[0]] * len(a.ids) + [names[1]] * len(b.ids), contig_length=2 * start,
     )
 
 
