@@ -117,7 +117,7 @@ def test_small_chunks_and_sorting_give_identical_cohorts(tmp_path, sim_files, si
     np.testing.assert_array_equal(np.concatenate(parts), sim.genotypes)
 
 
-@pytest.mark.tools
+@pytest.mark.tools("bcftools", "plink2")
 def test_bcftools_and_plink2_read_the_export(tmp_path, cohort_h5, sim):
     out = tmp_path / "out.vcf.gz"
     export(cohort_h5, out)
@@ -139,7 +139,7 @@ def test_bcftools_and_plink2_read_the_export(tmp_path, cohort_h5, sim):
     np.testing.assert_allclose(alt_freq, sim.genotypes.mean(axis=(1, 2)), atol=1e-4)
 
 
-@pytest.mark.tools
+@pytest.mark.tools("bcftools")
 def test_bcftools_query_round_trip_of_bcf(tmp_path, cohort_h5, sim_files):
     export(cohort_h5, tmp_path / "out.bcf")
     fmt = "%CHROM %POS %ID %REF %ALT [%GT ]\n"
