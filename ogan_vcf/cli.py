@@ -420,7 +420,8 @@ def generate(
                                                    "softmax, or take its argmax (the paper) \\[default: "
                                                    "sample for models trained on Gumbel samples (cpu "
                                                    "preset), argmax otherwise].")] = None,
-    checkpoint: Annotated[str, typer.Option("--checkpoint", help="best or last.")] = "best",
+    checkpoint: Annotated[str, typer.Option("--checkpoint", help="best (highest quality score), last, or "
+                                            "first (the first evaluated epoch: the generator's start).")] = "best",
     seed: SeedOpt = None,
     progress: ProgressOpt = True,
 ) -> None:
@@ -463,6 +464,9 @@ def pipeline(
                                                             "hybridizer's factor (the paper: 4).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of every step \\[default: the study's "
                                                 "seed when continuing, else random].")] = None,
+    baselines: Annotated[bool, typer.Option("--baselines/--no-baselines", help="Also report each model at its "
+                                            "first epoch, the hybridizer alone and (study) the held-out real "
+                                            "genomes, side by side in comparison.html.")] = True,
     label_column: LabelOpt = None,
     progress: ProgressOpt = True,
 ) -> None:
@@ -478,7 +482,7 @@ def pipeline(
     overrides = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "d_steps": d_steps}
     s = run(input, output, panel=panel, label_column=label_column, keep=keep, models=model, preset=preset,
             overrides={k: v for k, v in overrides.items() if v is not None}, block_size=block_size, n=n,
-            hybridize_factor=hybridize_factor, seed=seed, show_progress=progress,
+            hybridize_factor=hybridize_factor, seed=seed, baselines=baselines, show_progress=progress,
             log=lambda text: console.print(f"[dim]pipeline:[/] {text}", highlight=False))
     steps = Table(title=f"pipeline ({s.design}, seed {s.seed}): {s.out_dir}", title_justify="left",
                   title_style="bold")

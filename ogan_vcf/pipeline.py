@@ -155,8 +155,16 @@ class _Runner:
 def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, keep: str | None = None,
              models="offspring", preset: str = "cpu", overrides: dict | None = None, block_size: int | None = None,
              n: int | None = None, hybridize_factor: int | None = None, seed: int | None = None,
-             show_progress: bool = False, log: Callable[[str], None] = lambda _: None) -> PipelineSummary:
-    """Run (or continue) the study or production pipeline into ``out_dir``; see the module docstring."""
+             baselines: bool = True, show_progress: bool = False,
+             log: Callable[[str], None] = lambda _: None) -> PipelineSummary:
+    """Run (or continue) the study or production pipeline into ``out_dir``; see the module docstring.
+
+    With ``baselines``, every model is also generated and reported at its first evaluated epoch
+    (``M.first``: the generator's start), and two baselines are reported beside the models: the
+    hybridizer alone on the same training data (``hybridizer``: PPO offspring, as many people per
+    population as the models make) and, in the study design, the held-out real genomes scored as if
+    synthetic (``heldout``: what a perfect generator gets).
+    """
     from .bias import parse_keep
     from .model.presets import make_preset
 
@@ -202,6 +210,19 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
         full_counts = full.samples.population_counts()
     n_each = int(n) if n is not None else max(full_counts.values())
     data_step = "bias" if fractions else "ingest"
+
+    def report_step(name: str, after: str, synth: Path, report_dir: Path) -> None:
+        """Report ``synth`` against the full cohort, with the training set for the privacy audit."""
+        def work(_resume):
+            from .io import panel_path_for
+            from .reporting import report
+
+            synth_panel = None if synth.suffix == ".h5" else panel_path_for(synth)
+            return report(cohort_h5, synth, report_dir, synth_panel=synth_panel, train=training, seed=seed,
+                          show_progress=show_progress).paths
+
+        runner.step(name, {"seed": seed}, [after, data_step], [report_dir / "metrics.json",
+                                                              report_dir / "report.html"], work)
     for model in models:
         model_dir = out / "models" / model
         synth = out / "synthetic" / f"{model}.vcf.gz"
@@ -238,33 +259,79 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
         runner.step(f"generate {model}", {"n": n_each, "hybridize_factor": hybridize_factor, "seed": seed},
                     [f"train {model}"], [synth], generate_step)
 
-        def report_step(_resume, synth=synth, report_dir=report_dir):
-            from .reporting import report
+        report_step(f"report {model}", f"generate {model}", synth, report_dir)
+        if baselines:  # the same model at its first evaluated epoch
+            first = out / "synthetic" / f"{model}.first.vcf.gz"
 
-            from .io import panel_path_for
+            def generate_first(_resume, model_dir=model_dir, first=first):
+                from .generation import generate
 
-            return report(cohort_h5, synth, report_dir, synth_panel=panel_path_for(synth), train=training,
-                          seed=seed, show_progress=show_progress).paths
+                return generate(model_dir, first, n=n_each, hybridize_factor=hybridize_factor, seed=seed,
+                                checkpoint="first", show_progress=show_progress).paths
 
-        runner.step(f"report {model}", {"seed": seed}, [f"generate {model}", data_step],
-                    [report_dir / "metrics.json", report_dir / "report.html"], report_step)
+            runner.step(f"generate {model} first", {"n": n_each, "hybridize_factor": hybridize_factor, "seed": seed},
+                        [f"train {model}"], [first], generate_first)
+            report_step(f"report {model} first", f"generate {model} first", first,
+                        out / "reports" / f"{model}.first")
+    rows = list(models)
+    if baselines:
+        rows = [row for m in models for row in (m, f"{m}.first")]
+        hybrid = out / "synthetic" / "hybridizer.vcf.gz"
 
-    metrics = {m: json.loads((out / "reports" / m / "metrics.json").read_text()) for m in models}
+        def hybridizer_step(_resume):
+            try:
+                return write_hybridizer_baseline(training, hybrid, n=n_each, block_size=block_size, seed=seed,
+                                                 show_progress=show_progress)
+            except InputError as e:  # e.g. one block per population: PPO offspring impossible
+                log(f"baseline hybridizer: skipped ({e})")
+                return []
+
+        runner.step("baseline hybridizer", {"n": n_each, "block_size": block_size, "seed": seed}, [data_step],
+                    [hybrid], hybridizer_step)
+        if hybrid.exists():
+            report_step("report hybridizer", "baseline hybridizer", hybrid, out / "reports" / "hybridizer")
+            rows.append("hybridizer")
+        if fractions:
+            report_step("report heldout", "bias", heldout_h5, out / "reports" / "heldout")
+            rows.append("heldout")
+    metrics = {m: json.loads((out / "reports" / m / "metrics.json").read_text()) for m in rows}
     focus = list(fractions) if fractions else list(full_counts)
+    labelled = {ROW_LABELS.get(r, r.replace(".first", " (first epoch)")): metrics[r] for r in rows}
     summary = PipelineSummary(str(out), design, models, seed, runner.results,
-                              headline=headline(metrics, focus))
-    if len(models) > 1:
+                              headline=headline(labelled, focus))
+    if len(rows) > 1:
         def compare_step(_resume):
             from .reporting.html import write_comparison
 
-            write_comparison(out / "comparison.html", metrics, {m: out / "reports" / m / "figures" for m in models},
-                             focus=focus, title=f"ogan pipeline: {', '.join(models)}")
+            figures = {label: out / "reports" / r / "figures" for label, r in zip(labelled, rows)}
+            write_comparison(out / "comparison.html", labelled, figures, focus=focus,
+                             title=f"ogan pipeline: {', '.join(models)}" + (" with baselines" if baselines else ""))
 
-        runner.step("compare", {"focus": focus}, [f"report {m}" for m in models], [out / "comparison.html"],
-                    compare_step)
+        runner.step("compare", {"focus": focus, "rows": rows}, [f"report {r.replace('.', ' ')}" for r in rows],
+                    [out / "comparison.html"], compare_step)
         summary.comparison_path = str(out / "comparison.html")
     summary.summary_path = str(write_summary(out, summary, metrics, focus, fractions, full_counts, preset))
     return summary
+
+
+ROW_LABELS = {"hybridizer": "hybridizer only (baseline)", "heldout": "held-out real (baseline)"}
+
+
+def write_hybridizer_baseline(training, output: Path, *, n: int, block_size: int | None, seed: int,
+                              show_progress: bool = False) -> list[str]:
+    """The hybridizer alone on the training data: ``n`` PPO offspring per population (no real genome)."""
+    from .cohort import load, provenance_record
+    from .hybridizer import BlockSpec, hybridize
+    from .io import write_output
+
+    cohort = load(training)
+    spec = BlockSpec(size=block_size) if block_size else BlockSpec()
+    result = hybridize(cohort, sizes=dict.fromkeys(cohort.samples.population_counts(), n), mode="ppo",
+                       blocks=spec, seed=seed)
+    record = provenance_record("pipeline baseline hybridizer", {"training": str(training), "n": n, "mode": "ppo",
+                                                                "blocks": spec.describe()}, seed=seed)
+    output.parent.mkdir(exist_ok=True)
+    return write_output(output, result.cohort, provenance=[*cohort.provenance, record], show_progress=show_progress)
 
 
 def headline(metrics: dict[str, dict], populations: list[str]) -> dict:
@@ -318,8 +385,16 @@ def write_summary(out: Path, summary: PipelineSummary, metrics: dict, focus: lis
     if fractions:
         files += [("train.h5", "the biased training set"), ("heldout.h5", "the genomes left out of training")]
     if summary.comparison_path:
-        files.append(("comparison.html", "all models side by side (GMM tables 2-4, figures 5-7)"))
+        files.append(("comparison.html", "models and baselines side by side (GMM tables 2-4, figures 5-7)"))
+    if (out / "reports" / "hybridizer").is_dir():
+        files += [("reports/hybridizer/report.html", "baseline: the hybridizer alone on the training data "
+                   "(synthetic/hybridizer.vcf.gz)")]
+    if (out / "reports" / "heldout").is_dir():
+        files += [("reports/heldout/report.html", "baseline: the held-out real genomes scored as if synthetic")]
     for model in summary.models:
+        if (out / "reports" / f"{model}.first").is_dir():
+            files += [(f"reports/{model}.first/report.html", f"{model} at its first evaluated epoch "
+                       f"(synthetic/{model}.first.vcf.gz)")]
         files += [(f"reports/{model}/report.html", f"{model}: the report (metrics.json beside it)"),
                   (f"synthetic/{model}.vcf.gz", f"{model}: the synthetic cohort (+ .tbi, .panel)"),
                   (f"models/{model}/", f"{model}: the model (config.json, checkpoints, history.csv)")]

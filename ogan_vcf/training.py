@@ -265,6 +265,7 @@ def _fit(gan, preset, config, classes, labels, quality, state, model_dir, seed, 
               *(f"{kind}_{name}" for name in config["labels"] for kind in ("maf_r", "ld_r"))]
     _truncate_history(history_path, t0)  # rows past the checkpoint belong to a dropped partial run
     start, interrupted = time.perf_counter(), False
+    pending_first = [True] if t0 == 0 else []
 
     class Monitor(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
@@ -279,6 +280,9 @@ def _fit(gan, preset, config, classes, labels, quality, state, model_dir, seed, 
                 row.update(quality(gan.generator, preset.noise_dim, n_snps))
             _append_history(history_path, row, fields)  # before the checkpoint: a resume truncates, never lacks
             if evaluate:
+                if pending_first:  # the first evaluated epoch of a run from scratch: the baseline of "best"
+                    save_checkpoint(gan, model_dir, "first", {**state, "epoch": done})
+                    pending_first.clear()
                 if state["best_quality"] is None or row["quality"] > state["best_quality"]:
                     state.update(best_quality=row["quality"], best_epoch=done)
                     save_checkpoint(gan, model_dir, "best", {**state, "epoch": done})

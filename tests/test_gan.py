@@ -117,6 +117,8 @@ def test_same_seed_same_weights_and_resume_continues(tmp_path, sim_files, traine
     unbroken = tmp_path / "unbroken"  # two epochs in one go: the same weights, optimizer and seed states
     train(sim_files["vcf_gz"], unbroken, panel=sim_files["panel"], preset="tiny", seed=7, overrides={**TINY, "epochs": 2})
     assert_same_weights(weights(unbroken), weights(again))
+    assert_same_weights(weights(unbroken, "first"), weights(model_dir))  # first: the epoch-1 state, kept
+    assert json.loads((unbroken / "checkpoints" / "first.json").read_text())["epoch"] == 1
     assert any(not np.array_equal(a, b) for a, b in zip(weights(model_dir).values(), weights(again).values()))
 
 
@@ -208,7 +210,7 @@ def test_generate_bad_input_is_one_line(tmp_path, trained):
         (str(bad_version),): "model format 99 is not supported",
         (str(model_dir), "--pop", "XYZ"): "unknown population 'XYZ'; the model knows AFR, EUR, EAS",
         (str(model_dir), "--n", "0"): "the number of people per population must be a whole number >= 1, got 0",
-        (str(model_dir), "--checkpoint", "first"): "checkpoint must be one of best, last, got 'first'",
+        (str(model_dir), "--checkpoint", "worst"): "checkpoint must be one of best, last, first, got 'worst'",
     }
     for args, message in cases.items():
         r = runner.invoke(app, ["generate", *args, "-o", str(out), "--no-progress"])

@@ -202,3 +202,21 @@ def test_array_input_returns_an_array(sim_cohort):
     out = hybridize(g, factor=5, blocks=40, seed=1)
     assert out.shape == (200, 100, 2) and out.dtype == np.int8
     np.testing.assert_array_equal(out[:, :20], g)
+
+
+def test_sizes_make_exactly_that_many_genomes_per_population(sim_cohort):
+    from ogan_vcf.hybridizer import BlockSpec, hybridize
+
+    result = hybridize(sim_cohort, sizes={"EAS": 7, "AFR": 45}, mode="ppo", blocks=BlockSpec(size=50), seed=2)
+    out = result.cohort
+    assert out.samples.population_counts() == {"EAS": 7, "AFR": 45}
+    assert not set(out.samples.ids) & set(sim_cohort.samples.ids)  # ppo: offspring only
+    real = {sim_cohort.genotypes[:, j].tobytes() for j in range(sim_cohort.n_samples)}
+    assert not any(out.genotypes[:, j].tobytes() in real for j in range(out.n_samples))
+    kept = hybridize(sim_cohort, sizes={"EAS": 5}, mode="offspring", blocks=BlockSpec(size=50), seed=2).cohort
+    eas = np.flatnonzero(sim_cohort.samples.populations == "EAS")[:5]
+    np.testing.assert_array_equal(kept.genotypes, sim_cohort.genotypes[:, eas])  # fewer than n: the first real ones
+    with pytest.raises(InputError, match="population EAS: the number of genomes to make must be a whole number"):
+        hybridize(sim_cohort, sizes={"EAS": 0}, seed=1)
+    with pytest.raises(InputError, match="unknown population 'XYZ'"):
+        hybridize(sim_cohort, sizes={"XYZ": 3}, seed=1)

@@ -11,7 +11,8 @@ from ogan_vcf.cli import app
 
 pytest.importorskip("tensorflow")
 runner = CliRunner()
-TINY = ["--preset", "tiny", "--epochs", "1", "--batch-size", "20", "--seed", "5", "--no-progress"]
+TINY = ["--preset", "tiny", "--epochs", "1", "--batch-size", "20", "--block-size", "50", "--seed", "5", "--no-progress"]
+STEPS = 16  # ingest, bias, per model (train, generate, report, generate first, report first), hybridizer x2, heldout, compare
 
 
 def run(*args):
@@ -59,6 +60,34 @@ def test_study_writes_every_artefact(study):
     assert "headline" in r.output and "summary.md" in r.output
 
 
+def test_baselines_sit_beside_every_model(study):
+    """The hybridizer alone (PPO offspring of the training set), held-out real genomes, each model at epoch 1."""
+    from ogan_vcf.cohort import load
+
+    from ogan_vcf.io import read_cohort
+
+    out, _ = study
+    hybrid = read_cohort(out / "synthetic" / "hybridizer.vcf.gz", panel=out / "synthetic" / "hybridizer.panel")
+    train = load(out / "train.h5")
+    assert hybrid.samples.population_counts() == {"AFR": 12, "EUR": 12, "EAS": 12}
+    assert not set(hybrid.samples.ids) & set(train.samples.ids)  # offspring only: no real genome
+    heldout = json.loads((out / "reports" / "heldout" / "metrics.json").read_text())
+    assert heldout["per_population"]["EAS"]["n_synthetic"] == 10 and set(heldout["per_population"]) == {"EAS"}
+    hybrid_metrics = json.loads((out / "reports" / "hybridizer" / "metrics.json").read_text())
+    assert hybrid_metrics["privacy"]["exact_copy_fraction"] == 0  # PPO redraws parent copies
+    for model in ("offspring", "pgcgan"):
+        first = json.loads((out / "models" / model / "checkpoints" / "first.json").read_text())
+        assert first["epoch"] == 1
+        assert (out / "reports" / f"{model}.first" / "metrics.json").is_file()
+    page = (out / "comparison.html").read_text()
+    headline = page[page.index('id="headline"'):page.index('id="gmm"')]
+    for label in ("offspring", "offspring (first epoch)", "pgcgan (first epoch)", "hybridizer only (baseline)",
+                  "held-out real (baseline)"):
+        assert f"<td>{label}</td>" in headline, label
+    summary = (out / "summary.md").read_text()
+    assert "| hybridizer only (baseline) |" in summary and "reports/heldout/report.html" in summary
+
+
 def test_comparison_page_is_self_contained_with_tables_and_figures(study):
     out, _ = study
     page = (out / "comparison.html").read_text()
@@ -77,7 +106,7 @@ def test_rerun_skips_every_step_and_changes_nothing(study, sim_files):
     r = run("pipeline", sim_files["vcf_gz"], "-p", sim_files["panel"], "--keep", "EAS=0.5", "--model",
             "offspring,pgcgan", "--n", "12", "-o", out, *TINY)
     assert r.exit_code == 0, r.stderr
-    assert r.output.count("up to date, skipped") == 9 and "running" not in r.output
+    assert r.output.count("up to date, skipped") == STEPS and "running" not in r.output
     after = {p: p.stat().st_mtime_ns for p in before}
     assert after == before
 
@@ -128,7 +157,9 @@ def test_production_run_writes_a_balanced_cohort(tmp_path, sim_h5):
     out = tmp_path / "prod"
     r = run("pipeline", sim_h5, "-o", out, *TINY)
     assert r.exit_code == 0, r.stderr
-    assert not (out / "train.h5").exists() and not (out / "comparison.html").exists()
+    assert not (out / "train.h5").exists() and not (out / "reports" / "heldout").exists()
+    page = (out / "comparison.html").read_text()
+    assert "<td>hybridizer only (baseline)</td>" in page and "held-out real" not in page
     metrics = json.loads((out / "reports" / "offspring" / "metrics.json").read_text())
     assert {p: v["n_synthetic"] for p, v in metrics["per_population"].items()} == {"AFR": 20, "EUR": 20, "EAS": 20}
     assert metrics["privacy"]["n_holdout"] == 0

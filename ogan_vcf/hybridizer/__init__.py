@@ -191,13 +191,15 @@ def _check_phase(cohort: Cohort, members: np.ndarray, pop: str, unit: str) -> No
 
 def hybridize(data, *, factor: int | None = None, blocks: BlockSpec | int | np.ndarray | None = None,
               mode: str = "offspring", unit: str = "genotype", seed: int | None = None,
-              populations: list[str] | None = None, balance: bool = False):
+              populations: list[str] | None = None, balance: bool = False, sizes: dict[str, int] | None = None):
     """Hybridize a Cohort (returns a HybridResult) or one population's int8 (V, n, 2) array.
 
     Cohort: ``populations`` (default all) each become factor*n genomes and the output
     holds those only; with ``balance`` every population is brought to the size of the
     largest and the whole cohort is returned (in offspring mode the largest passes through
-    as is; in ppo mode it too is replaced by as many offspring, so no real genome remains).
+    as is; in ppo mode it too is replaced by as many offspring, so no real genome remains);
+    with ``sizes`` (population -> count) each named population becomes exactly that many
+    genomes (in ppo mode offspring only: the hybridizer-only baseline of a synthetic cohort).
     Array: the genomes of one population -> factor*n genomes (an array).
     """
     _check_options(mode, unit)
@@ -213,12 +215,14 @@ def hybridize(data, *, factor: int | None = None, blocks: BlockSpec | int | np.n
         return hybridize_members(genotypes, starts, n_out=factor * genotypes.shape[1], mode=mode, unit=unit,
                                  rng=rng)[0]
     return _hybridize_cohort(data, factor=factor, spec=spec or BlockSpec(), mode=mode, unit=unit, seed=seed,
-                             populations=populations, balance=balance)
+                             populations=populations, balance=balance, sizes=sizes)
 
 
-def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, seed, populations, balance):
+def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, seed, populations, balance, sizes):
     counts = cohort.samples.population_counts()
-    if balance:
+    if sizes is not None:
+        targets = {p: _check_size(p, n, counts) for p, n in sizes.items()}
+    elif balance:
         targets = _balance_targets(counts)
     else:
         factor = check_factor(factor)
@@ -246,10 +250,18 @@ def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, se
         out, swaps, phased = hybridize_members(genotypes, starts, n_out=n_out, mode=mode, unit=unit,
                                                rng=np.random.default_rng(streams[pop]), label=pop,
                                                phased=np.ascontiguousarray(cohort.phased[:, members]))
-        n_real = len(members) if mode == "offspring" else 0
+        n_real = min(len(members), n_out) if mode == "offspring" else 0
         parts.append((members, out, phased, n_real))
         results.append(PopulationResult(pop, len(members), n_out, n_real, starts, swaps))
     return HybridResult(_assemble(cohort, parts), results, seed, list(dict.fromkeys(notes)))
+
+
+def _check_size(pop: str, n, counts: dict[str, int]) -> int:
+    if pop not in counts:
+        raise InputError(f"unknown population {pop!r}; the cohort has {', '.join(counts)}")
+    if isinstance(n, bool) or int(n) != n or n < 1:
+        raise InputError(f"population {pop}: the number of genomes to make must be a whole number >= 1, got {n}")
+    return int(n)
 
 
 def _balance_targets(counts: dict[str, int]) -> dict[str, int]:

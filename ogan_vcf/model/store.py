@@ -7,6 +7,7 @@
                                        generator, critic, both optimizers and every seed generator
     MODEL/checkpoints/last.json        epoch, best epoch and best quality at that checkpoint
     MODEL/checkpoints/best.*           the same, at the best quality so far
+    MODEL/checkpoints/first.*          the same, at the first evaluated epoch (a baseline for "best")
     MODEL/history.csv                  losses and quality per evaluated epoch
 
 Keras stores each variable under the path of the object that owns it, so a checkpoint
@@ -24,7 +25,7 @@ from ..errors import InputError
 from .presets import Preset
 
 MODEL_FORMAT = 2  # 1: npz checkpoints matched by variable order (before 0.1.0's issue 11)
-CHECKPOINTS = ("best", "last")
+CHECKPOINTS = ("best", "last", "first")
 
 
 def read_config(model_dir: str | os.PathLike) -> dict:
@@ -51,7 +52,7 @@ def write_config(model_dir: str | os.PathLike, config: dict) -> None:
 
 
 def checkpoint_files(model_dir: str | os.PathLike, which: str) -> tuple[Path, Path]:
-    """(weights, state) paths of checkpoint ``which`` ("best" or "last")."""
+    """(weights, state) paths of checkpoint ``which`` (one of CHECKPOINTS)."""
     folder = Path(model_dir) / "checkpoints"
     return folder / f"{which}.weights.h5", folder / f"{which}.json"
 
