@@ -8,7 +8,9 @@ unphased, as array calls are), and Beagle 5 imputes them from each reference pan
     b  a + the synthetic genomes (bcftools merge, sample-wise)
     c  the full real cohort minus the targets (the ceiling)
     s  the synthetic genomes alone, as ogan wrote them
-    d  a + the synthetic genomes of another model (ppo, pgcgan), when found beside --synthetic
+    d  a + the synthetic genomes of another model (ppo, pgcgan), or of the hybridizer baseline
+       (hybridizer.vcf.gz, written by `ogan pipeline`), when found beside --synthetic
+    h  the hybridizer baseline alone (PPO offspring of the training set), when found
 
 Beagle runs with `nthreads` and `seed` and no genetic map (it then assumes 1 cM = 1 Mb). Only
 masked SNPs are scored, per population and MAF bin (MAF in that population of the full
@@ -22,7 +24,7 @@ scale. Writes imputation.json, the panels, targets and Beagle output under --out
     python bench/imputation.py --study STUDY          # the layout `ogan pipeline` writes
     python bench/imputation.py --full full.h5 --train train.h5 --heldout train.heldout.h5 \\
         --synthetic offspring.h5 [--synthetic-panel synth.panel] [--targets 100] [--keep-every 10] \\
-        [--panels a,b,c,s,d] [--seed 1] [--beagle-seed N] [--nthreads 2] [--out bench/out/imputation]
+        [--panels a,b,c,s,h,d] [--seed 1] [--beagle-seed N] [--nthreads 2] [--out bench/out/imputation]
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 BINS = ((0.01, 0.05), (0.05, 0.2), (0.2, 0.5))
-OTHER_MODELS = ("offspring", "ppo", "pgcgan")
+OTHER_MODELS = ("offspring", "ppo", "pgcgan", "hybridizer")  # hybridizer: the pipeline's baseline
 N_BOOT = 1000
 WINDOW = 20  # SNPs per window in haplotype_windows
 
@@ -290,10 +292,11 @@ def build_panels(train, full, target_ids: list[str], models: dict, vcf_dir: Path
         info[key] = {"name": f"train + {name}", "n_ref": train.n_samples + synth.n_samples,
                      "synthetic": str(path), "synthetic_counts": synth.samples.population_counts(),
                      "haplotype_windows": haplotype_windows(train, synth, minorities)}
-        if i == 0:
-            refs["s"] = synth_vcf
-            info["s"] = {"name": f"{name} only", "n_ref": synth.n_samples, "synthetic": str(path)}
-    order = [k for k in ("a", "b", "c", "s") if k in refs] + sorted(k for k in refs if k.startswith("d_"))
+        if i == 0 or name == "hybridizer":
+            alone = "s" if i == 0 else "h"
+            refs[alone] = synth_vcf
+            info[alone] = {"name": f"{name} only", "n_ref": synth.n_samples, "synthetic": str(path)}
+    order = [k for k in ("a", "b", "c", "s", "h") if k in refs] + sorted(k for k in refs if k.startswith("d_"))
     return {k: refs[k] for k in order}, {k: info[k] for k in order}
 
 
@@ -337,7 +340,7 @@ def score_all(truth: np.ndarray, imputed: dict, targets: dict[str, np.ndarray], 
 
 
 def run(paths: dict[str, Path], *, synthetic_panel: Path | None, n_targets: int, keep_every: int, out: Path,
-        seed: int, beagle_seed: int, nthreads: int, panels: str = "a,b,c,s,d") -> dict:
+        seed: int, beagle_seed: int, nthreads: int, panels: str = "a,b,c,s,h,d") -> dict:
     """Choose and mask the targets, build the panels, impute with each, score; writes imputation.json."""
     vcf_dir, beagle_dir = out / "vcf", out / "beagle"
     vcf_dir.mkdir(parents=True, exist_ok=True)
@@ -423,7 +426,7 @@ def main() -> None:
     parser.add_argument("--targets", type=int, default=100, help="target genomes per minority population")
     parser.add_argument("--keep-every", type=int, default=10,
                         help="targets keep every Nth SNP; the rest is masked")
-    parser.add_argument("--panels", default="a,b,c,s,d", help="which panels to impute with")
+    parser.add_argument("--panels", default="a,b,c,s,h,d", help="which panels to impute with")
     parser.add_argument("--nthreads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1, help="chooses the targets; Beagle's seed by default")
     parser.add_argument("--beagle-seed", type=int, default=None, help="Beagle's seed= [--seed]")
