@@ -67,7 +67,8 @@ def test_copies_of_training_genomes_raise_every_privacy_flag(real):
     p = met["privacy"]
     assert p["n_holdout"] == 30 and p["exact_copy_fraction"] == 1.0
     assert p["dcr_ratio"] == 0.0 and p["membership_auc"] > 0.9
-    assert len(p["concerns"]) == 5
+    assert len(p["concerns"]) == 5 + 3  # the pooled five, and membership within each of the 3 populations
+    assert [c.split(":")[0] for c in p["concerns"][5:]] == ["AFR", "EUR", "EAS"]
     assert np.median(plot.dcr_holdout) > 0 and plot.dcr_synthetic.max() == 0
 
 

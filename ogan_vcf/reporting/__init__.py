@@ -37,6 +37,10 @@ CONCERNS = {  # key: (is it a concern, given every privacy number; what to say)
         "(KING kinship >= {first_degree}, max {max_kinship:.3f}), more than held-out real genomes are"),
 }
 
+POPULATION_MEMBERSHIP = 0.6  # a population's membership AUC above this, by any attack, is a concern
+POPULATION_ATTACKS = {"mia_nearest_auc": "distance to the nearest synthetic genome",
+                      "mia_frequency_lr_auc": "allele-frequency likelihood ratio"}
+
 
 @dataclass
 class Genomes:
@@ -208,7 +212,31 @@ def _privacy(R, S, real, train, ia, phased, plot, limits, rng, notes) -> dict:
         out["dcr_ratio"] = out["membership_auc"] = None
         notes.append("every real genome was in training: no held-out genomes, so no DCR ratio or membership test")
     out.update(_runs_and_kinship(R, S, T, holdout, plot, limits, rng))
+    haplotypes = phased and train.phase_state == "phased"
+    out["per_population"] = _per_population(S, T, holdout, haplotypes, limits, rng, notes)
     out["concerns"] = concerns(out)
+    return out
+
+
+def _per_population(S, T, holdout, haplotypes, limits, rng, notes) -> dict:
+    """The audit within each population with held-out genomes (``audit.population_audit``), each
+    population with its own random stream; ``haplotypes``: the codes are phased in all three cohorts."""
+    from .audit import population_audit, split_haplotypes
+
+    populations = list(dict.fromkeys(holdout.labels.tolist()))
+    out = {}
+    for pop, stream in zip(populations, rng.spawn(len(populations))):
+        sets = [g.take(np.flatnonzero(g.labels == pop)) for g in (T, holdout, S)]
+        result = population_audit(*(g.dosage for g in sets), limits=limits, rng=stream,
+                                  haplotypes=tuple(split_haplotypes(g.codes) for g in sets) if haplotypes else None)
+        if result is None:
+            counts = ", ".join(f"{len(g.dosage)} {what}" for g, what in zip(sets, ("training", "held-out",
+                                                                                   "synthetic")))
+            notes.append(f"{pop}: {counts} genomes: a population needs at least 2 of each for its own audit")
+        else:
+            out[pop] = result
+    if out and not haplotypes:
+        notes.append("the cohorts are not all phased: no haplotype-sharing signature (shared_segment_snps is null)")
     return out
 
 
@@ -225,9 +253,19 @@ def _farther(cross: np.ndarray, own: np.ndarray) -> float:
 
 
 def concerns(privacy: dict) -> list[str]:
-    """The CONCERNS statements whose threshold ``privacy`` (the privacy dict) crosses."""
-    return [text.format(**privacy, first_degree=m.FIRST_DEGREE) for key, (flag, text) in CONCERNS.items()
-            if privacy.get(key) is not None and flag(privacy)]
+    """The CONCERNS statements whose threshold ``privacy`` (the privacy dict) crosses, pooled ones
+    first; then one per population of ``privacy["per_population"]`` where an attack of
+    POPULATION_ATTACKS has an AUC above POPULATION_MEMBERSHIP."""
+    found = [text.format(**privacy, first_degree=m.FIRST_DEGREE) for key, (flag, text) in CONCERNS.items()
+             if privacy.get(key) is not None and flag(privacy)]
+    for pop, audit in (privacy.get("per_population") or {}).items():
+        over = [f"{how}: AUC {audit[key]:.2f}" for key, how in POPULATION_ATTACKS.items()
+                if audit.get(key) is not None and audit[key] > POPULATION_MEMBERSHIP]
+        if over:
+            found.append(f"{pop}: training genomes can be told from held-out genomes of the same population "
+                         f"({'; '.join(over)}; n {audit['n']} each) > {POPULATION_MEMBERSHIP}: membership leaks "
+                         "within the population")
+    return found
 
 
 def _membership_auc(members, non_members, synthetic, limits, rng) -> float | None:
@@ -254,20 +292,12 @@ def _runs_and_kinship(R, S, T, holdout, plot, limits, rng) -> dict:
             np.ascontiguousarray(holdout.dosage[h_rows]), training)[0].max())
     k_rows = m.sample_rows(len(S.dosage), limits["kinship_synthetic"], rng)
     plot.kinship = m.king_robust_max(S.dosage[k_rows], T.dosage)
-    out["max_kinship"], out["first_degree_fraction"] = _kinship_summary(plot.kinship)
+    out["max_kinship"], out["first_degree_fraction"] = m.kinship_summary(plot.kinship)
     if len(holdout.dosage):  # the yardstick: unrelated real people, scored the same way
         h_rows = m.sample_rows(len(holdout.dosage), limits["kinship_synthetic"], rng)
         held = m.king_robust_max(holdout.dosage[h_rows], T.dosage)
-        out["max_kinship_holdout"], out["first_degree_fraction_holdout"] = _kinship_summary(held)
+        out["max_kinship_holdout"], out["first_degree_fraction_holdout"] = m.kinship_summary(held)
     return out
-
-
-def _kinship_summary(kinship: np.ndarray) -> tuple[float | None, float | None]:
-    """Max and first-degree share of the defined (finite) kinships; None when there are none."""
-    finite = kinship[np.isfinite(kinship)]
-    if not len(finite):
-        return None, None
-    return float(finite.max()), float(np.mean(finite >= m.FIRST_DEGREE))
 
 
 def _sampling_note(result: dict, limits: dict, n_pairs: int) -> dict:

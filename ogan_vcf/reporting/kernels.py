@@ -26,3 +26,30 @@ def longest_shared_runs(a, b):
                 else:
                     run = 0
     return best, partner
+
+
+@numba.njit(cache=True, parallel=True)
+def greedy_segments(a, b):
+    """Tile each row of ``a``, left to right, by the longest runs it shares verbatim with one row of ``b``.
+
+    a : int8 (m, V), b : int8 (k, V) alleles, -1 missing (a missing allele matches nothing).
+    From a start SNP, the segment is the longest run of consecutive SNPs over which some row of
+    ``b`` equals the row of ``a``; the next segment starts where it stops. A SNP that no row of
+    ``b`` matches is skipped. Returns int32 (m, V): each segment's length at its first SNP, 0 elsewhere.
+    """
+    m, n_snps = a.shape
+    out = np.zeros((m, n_snps), dtype=np.int32)
+    for i in numba.prange(m):
+        v = 0
+        while v < n_snps:
+            best = 0
+            for k in range(b.shape[0]):
+                run = 0
+                while v + run < n_snps and a[i, v + run] == b[k, v + run] and a[i, v + run] >= 0:
+                    run += 1
+                best = max(best, run)
+                if v + best == n_snps:
+                    break
+            out[i, v] = best
+            v += max(best, 1)
+    return out

@@ -15,7 +15,8 @@ SECOND_DEGREE = 0.0884  # ... second-degree relatives or closer
 KING_DUPLICATE = 0.354  # ... duplicates or monozygotic twins
 LIMITS = {"ld_pairs": 200_000, "ld_pairs_population": 20_000, "pca_snps": 5_000, "gmm_samples": 3_000,
           "classifier_samples": 5_000, "distance_samples": 1_000, "diversity_samples": 400,
-          "run_synthetic": 200, "run_training": 1_000, "kinship_synthetic": 500, "mia_synthetic": 2_000}
+          "run_synthetic": 200, "run_training": 1_000, "kinship_synthetic": 500, "mia_synthetic": 2_000,
+          "audit_genomes": 500, "audit_resamples": 200, "segment_genomes": 100}
 
 
 # ---------------------------------------------------------------- basic statistics
@@ -272,6 +273,14 @@ def king_robust(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         phi = 0.5 - squared.astype(np.float64) / (4 * smaller)
     return np.where(smaller > 0, phi, np.nan)
+
+
+def kinship_summary(kinship: np.ndarray) -> tuple[float | None, float | None]:
+    """Max and first-degree share (>= ``FIRST_DEGREE``) of the defined (finite) kinships; None when none."""
+    finite = kinship[np.isfinite(kinship)]
+    if not len(finite):
+        return None, None
+    return float(finite.max()), float(np.mean(finite >= FIRST_DEGREE))
 
 
 def king_robust_max(synthetic: np.ndarray, training: np.ndarray, chunk: int = 2000) -> np.ndarray:
