@@ -350,9 +350,24 @@ def report(
     console.print(table)
     if "privacy" in met:
         p = met["privacy"]
-        console.print(_table("privacy audit", [(k, _fmt(p.get(k))) for k in (
+        console.print(_table("privacy audit (pooled over populations)", [(k, _fmt(p.get(k))) for k in (
             "exact_copy_fraction", "dcr_ratio", "aa_ts", "membership_auc", "max_kinship",
             "longest_shared_run_snps", "n_holdout")]))
+        if p.get("per_population"):
+            def with_interval(row, key):
+                value, interval = row.get(key), row.get(f"{key}_interval")
+                return "n/a" if value is None else f"{value:.2f}" + (
+                    f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else "")
+
+            audit = Table(title="privacy audit within each population (95% intervals)", title_justify="left",
+                          title_style="bold")
+            audit.add_column("population")
+            for header in ("n", "privacy loss", "MIA nearest AUC", "MIA allele-freq. AUC"):
+                audit.add_column(header, justify="right")
+            for pop, row in p["per_population"].items():
+                audit.add_row(pop, str(row["n"]), *(with_interval(row, k) for k in (
+                    "privacy_loss", "mia_nearest_auc", "mia_frequency_lr_auc")))
+            console.print(audit)
         for concern in p["concerns"]:
             console.print(f"[bold red]privacy concern:[/] {concern}", highlight=False)
     _print_notes(result.notes)

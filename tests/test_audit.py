@@ -320,3 +320,31 @@ def test_page_shows_the_audit_per_population(tmp_path):
     pooled = text[text.index("Pooled over all populations</h3>"):]
     assert "per_population" not in pooled and "Held-out genomes" in pooled
     assert "Privacy (pooled)" in text and 'href="#privacy-populations"' in text
+
+
+def test_cli_report_prints_the_audit_per_population(tmp_path, monkeypatch, sim_h5, sim_cohort):
+    import json
+
+    from typer.testing import CliRunner
+
+    from ogan_vcf import cli
+    from ogan_vcf.cli import app
+    from ogan_vcf.cohort import save
+
+    monkeypatch.setattr(cli.console, "_width", 200)  # one table row per line
+    monkeypatch.setattr(cli.console, "_height", 50)
+    train = tmp_path / "train.h5"
+    save(sim_cohort.take_samples(np.arange(0, sim_cohort.n_samples, 2)), train)
+    r = CliRunner().invoke(app, ["report", str(sim_h5), str(train), "--train", str(train), "-o", str(tmp_path / "r"),
+                                 "--no-progress"], terminal_width=200)
+    assert r.exit_code == 0, r.output
+    audits = json.loads((tmp_path / "r" / "metrics.json").read_text())["privacy"]["per_population"]
+    words = " ".join(r.output.split())  # a table's title wraps at the table's width
+    assert "privacy audit (pooled over populations)" in words
+    assert "privacy audit within each population (95% intervals)" in words
+    for pop, a in audits.items():
+        cells = [f"{a[k]:.2f} [{a[k + '_interval'][0]:.2f}, {a[k + '_interval'][1]:.2f}]"
+                 for k in ("privacy_loss", "mia_nearest_auc", "mia_frequency_lr_auc")]
+        line = [line for line in r.output.splitlines() if line.startswith(f"│ {pop} ")][-1]  # the last table
+        assert all(c in line for c in cells), (line, cells)
+        assert f"privacy concern: {pop}: training genomes can be told from held-out genomes" in words

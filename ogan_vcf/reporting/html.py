@@ -137,6 +137,24 @@ _METRICS = {
     "n_holdout": _Metric(
         "Held-out genomes", "Real genomes not in training: the reference for the DCR ratio and "
         "membership AUC."),
+    "aa_ts_train": _Metric(
+        "AA_TS vs training", "Nearest-neighbour adversarial accuracy of synthetic vs training genomes of the "
+        "population (equal n).", "ideal 0.5 · red < 0.4 · amber > 0.6",
+        rate=lambda v, _: "bad" if v < 0.4 else _band(v <= 0.6, True), short="AA_TS train"),
+    "aa_ts_holdout": _Metric(
+        "AA_TS vs held-out", "The same against held-out genomes of the population: what the synthetic set "
+        "scores against people it never saw.", "reference", short="AA_TS held-out"),
+    "privacy_loss": _Metric(
+        "Privacy loss", "AA_TS vs held-out minus AA_TS vs training (Yelmen et al.).",
+        "ideal 0 · amber > 0.05 · red > 0.1", rate=lambda v, _: _band(v <= 0.05, v <= 0.1)),
+    "mia_nearest_auc": _Metric(
+        "Membership AUC (nearest)", "Training vs held-out genomes of the population, told apart by "
+        "distance to the nearest synthetic genome.", "ideal 0.5 · amber > 0.55 · red > 0.6",
+        rate=lambda v, _: _band(v <= 0.55, v <= 0.6), short="MIA nearest"),
+    "mia_frequency_lr_auc": _Metric(
+        "Membership AUC (allele frequencies)", "The same, told apart by the likelihood ratio of the "
+        "genome's alleles under synthetic vs reference allele frequencies.", "ideal 0.5 · amber > 0.55 · red > 0.6",
+        rate=lambda v, _: _band(v <= 0.55, v <= 0.6), short="MIA allele freq."),
 }
 
 _FIGURES = {
@@ -284,7 +302,9 @@ def _headline(metrics: dict) -> str:
              "".join(_card(k, overall) for k in _FIDELITY_CARDS), "</div>"]
     privacy = metrics.get("privacy")
     if privacy is not None:
-        parts += ['<h3>Privacy</h3><div class="cards">',
+        within = ('<p class="legend">Pooled over all populations; see the <a href="#privacy-populations">audit '
+                  "within each population</a>.</p>") if privacy.get("per_population") else ""
+        parts += ['<h3>Privacy (pooled)</h3>', within, '<div class="cards">',
                   "".join(_card(k, privacy) for k in _PRIVACY_CARDS), "</div>"]
         concerns = privacy.get("concerns") or []
         if concerns:
@@ -380,7 +400,7 @@ def _privacy(metrics: dict, figures: dict[str, Path]) -> str:
     rows = []
     for key, value in privacy.items():
         spec = _METRICS.get(key, _Metric(key, ""))
-        if key != "concerns":
+        if key not in ("concerns", "per_population"):
             rows.append(f'<tr><td>{_e(spec.label)}</td><td class="{_rating(key, value, privacy)}">'
                         f'{_e(_fmt(key, value))}</td><td class="text">{_e(spec.ideal)}</td>'
                         f'<td class="text">{_e(spec.explain)}</td></tr>')
@@ -389,7 +409,65 @@ def _privacy(metrics: dict, figures: dict[str, Path]) -> str:
              f"<tbody>{''.join(rows)}</tbody></table></div>")
     figs = "".join(_figure(n, figures[n]) for n in _PRIVACY_FIGURES if n in figures)
     figs = f'<div class="figures">{figs}</div>' if figs else ""
-    return f'<section id="privacy"><h2>Privacy audit</h2>{verdict}{table}{figs}</section>'
+    pooled = ('<h3>Pooled over all populations</h3><p class="legend">Training genomes of every population '
+              "against every held-out genome and every synthetic genome.</p>")
+    return (f'<section id="privacy"><h2>Privacy audit</h2>{verdict}{_population_privacy(privacy)}{pooled}{table}'
+            f"{figs}</section>")
+
+
+def _with_interval(key: str, row: dict) -> str:
+    """A rated cell: the value, and its 95% interval (``<key>_interval``) below it."""
+    value, interval = row.get(key), row.get(f"{key}_interval")
+    text = _e(_fmt(key, value))
+    if interval:
+        text += f"<br><small>{_e(_fmt(key, interval[0]))} to {_e(_fmt(key, interval[1]))}</small>"
+    return f'<td class="{_rating(key, value, row)}">{text}</td>'
+
+
+def _yardstick(key: str, row: dict, held) -> str:
+    """A rated cell: the synthetic value, and in parentheses the held-out real genomes' value."""
+    return f'<td class="{_rating(key, row.get(key), row)}">{_e(_fmt(key, row.get(key)))} ({_e(_fmt(key, held))})</td>'
+
+
+def _segment_medians(row: dict) -> str:
+    segments = row.get("shared_segment_snps")
+    if not segments:
+        return "<td>n/a</td>"
+    synthetic, held = ("n/a" if v is None else f"{v:,.0f}" for v in (segments["synthetic"]["median"],
+                                                                     segments["holdout"]["median"]))
+    return f"<td>{synthetic} ({held})</td>"
+
+
+def _population_privacy(privacy: dict) -> str:
+    """The audit within each population with held-out genomes (metrics.json privacy.per_population)."""
+    audits = privacy.get("per_population")
+    if not audits:
+        return ""
+    head = ["Population", "n", "AA_TS train", "AA_TS held-out", "Privacy loss", "MIA nearest AUC",
+            "MIA allele-freq. AUC", "DCR ratio", "Copies", "Max kinship", "First-degree share",
+            "Longest shared run", "Shared segment median"]
+    body = []
+    for pop, row in audits.items():
+        cells = [f"<td>{_e(pop)}</td>", f"<td>{_e(_fmt('n', row.get('n')))}</td>",
+                 *(_with_interval(k, row) for k in ("aa_ts_train", "aa_ts_holdout", "privacy_loss", "mia_nearest_auc",
+                                                    "mia_frequency_lr_auc", "dcr_ratio")),
+                 f'<td class="{_rating("exact_copy_fraction", row.get("exact_copy_fraction"), row)}">'
+                 f'{_e(_fmt("exact_copy_fraction", row.get("exact_copy_fraction")))}</td>',
+                 _yardstick("max_kinship", row, row.get("max_kinship_holdout")),
+                 _yardstick("first_degree_fraction", row, row.get("first_degree_fraction_holdout")),
+                 _yardstick("longest_shared_run_snps", row, row.get("longest_shared_run_holdout")),
+                 _segment_medians(row)]
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    header = "".join(f"<th>{_e(h)}</th>" for h in head)
+    return ('<h3 id="privacy-populations">Within each population</h3><p class="legend">For each population with '
+            "held-out genomes: its training genomes (members) against its held-out genomes (non-members) and its "
+            "synthetic genomes, n of each drawn at random. Below a value: its 95% bootstrap interval. In "
+            "parentheses: the same measure for held-out real genomes against the members (the yardstick). "
+            "Shared segment median: the median length in SNPs of the segments a synthetic (held-out) haplotype "
+            "shares verbatim with training haplotypes of the population; n/a for unphased cohorts. Membership "
+            "AUCs: ideal 0.5, amber above 0.55, red above 0.6; privacy loss: ideal 0, amber above 0.05, red above "
+            f'0.1.</p><div class="table-wrap"><table><thead><tr>{header}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
 def _sampling(metrics: dict, notes: list[str]) -> str:
