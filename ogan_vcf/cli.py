@@ -357,7 +357,7 @@ def report(
             def with_interval(row, key):
                 value, interval = row.get(key), row.get(f"{key}_interval")
                 return "n/a" if value is None else f"{value:.2f}" + (
-                    f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else "")
+                    f" [{interval[0]:.2f},{interval[1]:.2f}]" if interval else "")
 
             audit = Table(title="privacy audit within each population (95% intervals)", title_justify="left",
                           title_style="bold")

@@ -95,6 +95,9 @@ def test_shared_segments_summary():
     a = np.array([[0] * 6 + [1] * 4, [1] * 10], dtype=np.int8)  # segments 6, 4 and 10
     assert shared_segments(a, b) == {"median": 6.0, "p90": pytest.approx(9.2), "max": 10,
                                      "mean": pytest.approx(20 / 3), "segments": 3, "haplotypes": 2}
+    contig = np.array([0] * 3 + [1] * 7)  # a segment stops where a contig does: 3 + 3, 4 and 3 + 7
+    split = shared_segments(a, b, contig)
+    assert (split["segments"], split["median"], split["max"], split["mean"]) == (5, 3, 7, 4)
 
 
 def test_split_haplotypes_inverts_the_phased_codes():
@@ -311,10 +314,13 @@ def test_page_shows_the_audit_per_population(tmp_path):
     text = write_report(tmp_path, {"privacy": privacy}, {}, title="t", notes=[], inputs={}).read_text()
     table = text[text.index('id="privacy-populations"'):text.index("Pooled over all populations</h3>")]
     assert table.count("<tr>") == 3 and "<td>AFR</td>" in table and "<td>EAS</td>" in table
-    assert '<td class="bad">0.715<br><small>0.648 to 0.779</small></td>' in table  # AUC > 0.6: red
-    assert '<td class="good">0.520<br><small>0.450 to 0.600</small></td>' in table
-    assert '<td class="warn">0.090<br><small>0.015 to 0.165</small></td>' in table  # privacy loss
-    assert '<td class="warn">0.770<br><small>0.715 to 0.825</small></td>' in table  # AA_TS > 0.6
+    def cell(rating, value, interval):
+        return f'<td class="{rating}">{value}<br><small style="white-space: nowrap">{interval}</small></td>'
+
+    assert cell("bad", "0.715", "0.648–0.779") in table  # membership AUC > 0.6: red
+    assert cell("good", "0.520", "0.450–0.600") in table
+    assert cell("warn", "0.090", "0.015–0.165") in table  # privacy loss > 0.05: amber
+    assert cell("warn", "0.770", "0.715–0.825") in table  # AA_TS > 0.6: amber
     assert "0.190 (0.277)" in table and "3% (33%)" in table and "812 (1,815)" in table
     assert "<td>192 (225)</td>" in table and "<td>n/a</td>" in table
     pooled = text[text.index("Pooled over all populations</h3>"):]
@@ -343,7 +349,7 @@ def test_cli_report_prints_the_audit_per_population(tmp_path, monkeypatch, sim_h
     assert "privacy audit (pooled over populations)" in words
     assert "privacy audit within each population (95% intervals)" in words
     for pop, a in audits.items():
-        cells = [f"{a[k]:.2f} [{a[k + '_interval'][0]:.2f}, {a[k + '_interval'][1]:.2f}]"
+        cells = [f"{a[k]:.2f} [{a[k + '_interval'][0]:.2f},{a[k + '_interval'][1]:.2f}]"
                  for k in ("privacy_loss", "mia_nearest_auc", "mia_frequency_lr_auc")]
         line = [line for line in r.output.splitlines() if line.startswith(f"│ {pop} ")][-1]  # the last table
         assert all(c in line for c in cells), (line, cells)

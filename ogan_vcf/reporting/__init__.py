@@ -213,21 +213,22 @@ def _privacy(R, S, real, train, ia, phased, plot, limits, rng, notes) -> dict:
         notes.append("every real genome was in training: no held-out genomes, so no DCR ratio or membership test")
     out.update(_runs_and_kinship(R, S, T, holdout, plot, limits, rng))
     haplotypes = phased and train.phase_state == "phased"
-    out["per_population"] = _per_population(S, T, holdout, haplotypes, limits, rng, notes)
+    out["per_population"] = _per_population(S, T, holdout, haplotypes, real.variant_contig[ia], limits, rng, notes)
     out["concerns"] = concerns(out)
     return out
 
 
-def _per_population(S, T, holdout, haplotypes, limits, rng, notes) -> dict:
+def _per_population(S, T, holdout, haplotypes, contig, limits, rng, notes) -> dict:
     """The audit within each population with held-out genomes (``audit.population_audit``), each
-    population with its own random stream; ``haplotypes``: the codes are phased in all three cohorts."""
+    population with its own random stream; ``haplotypes``: the codes are phased in all three cohorts;
+    ``contig``: the contig of each shared SNP."""
     from .audit import population_audit, split_haplotypes
 
     populations = list(dict.fromkeys(holdout.labels.tolist()))
     out = {}
     for pop, stream in zip(populations, rng.spawn(len(populations))):
         sets = [g.take(np.flatnonzero(g.labels == pop)) for g in (T, holdout, S)]
-        result = population_audit(*(g.dosage for g in sets), limits=limits, rng=stream,
+        result = population_audit(*(g.dosage for g in sets), limits=limits, rng=stream, contig=contig,
                                   haplotypes=tuple(split_haplotypes(g.codes) for g in sets) if haplotypes else None)
         if result is None:
             counts = ", ".join(f"{len(g.dosage)} {what}" for g, what in zip(sets, ("training", "held-out",

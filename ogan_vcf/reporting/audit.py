@@ -25,12 +25,13 @@ Interval = list[float] | None
 
 def population_audit(members: np.ndarray, holdout: np.ndarray, synthetic: np.ndarray, *,
                      haplotypes: tuple[np.ndarray, np.ndarray, np.ndarray] | None, limits: dict,
-                     rng: np.random.Generator) -> dict | None:
+                     rng: np.random.Generator, contig: np.ndarray | None = None) -> dict | None:
     """The audit of one population, or None when a set has fewer than 2 genomes.
 
     members, holdout, synthetic : int8 (rows, V) ALT dosages, -1 missing, over the shared SNPs.
     haplotypes : the same three sets as int8 (2 rows, V) alleles (``split_haplotypes``), or None
         for unphased cohorts (``shared_segment_snps`` is then None).
+    contig : int (V,) contig of each SNP; shared segments never span two runs of one contig.
     """
     n = min(len(members), len(holdout), len(synthetic), limits["audit_genomes"])
     if n < 2:
@@ -55,8 +56,8 @@ def population_audit(members: np.ndarray, holdout: np.ndarray, synthetic: np.nda
         hm, hh, hs = (h[_haplotype_rows(o)] for h, o in zip(haplotypes, order))
         k = 2 * min(n, limits["segment_genomes"])  # haplotypes of as many genomes on each side
         panel = hm[:2 * limits["run_training"]]
-        out["shared_segment_snps"] = {"synthetic": shared_segments(hs[:k], panel),
-                                      "holdout": shared_segments(hh[:k], panel)}
+        out["shared_segment_snps"] = {"synthetic": shared_segments(hs[:k], panel, contig),
+                                      "holdout": shared_segments(hh[:k], panel, contig)}
     return out
 
 
@@ -138,18 +139,21 @@ def _runs_and_kinship(mem, held, syn, members, limits) -> dict:
     return out
 
 
-def shared_segments(haplotypes: np.ndarray, panel: np.ndarray) -> dict:
+def shared_segments(haplotypes: np.ndarray, panel: np.ndarray, contig: np.ndarray | None = None) -> dict:
     """Length distribution (SNPs) of the segments ``haplotypes`` share verbatim with ``panel``.
 
-    haplotypes : int8 (h, V), panel : int8 (k, V) alleles, -1 missing. Each haplotype is tiled
-    left to right by its longest verbatim matches with one panel haplotype (``greedy_segments``):
-    the fewest segments of real sequence it can be cut into. Returns median, p90, max, mean (over
-    all segments), the segment count and the haplotype count.
+    haplotypes : int8 (h, V), panel : int8 (k, V) alleles, -1 missing; contig : int (V,) or None.
+    Each haplotype is tiled left to right by its longest verbatim matches with one panel haplotype
+    (``greedy_segments``), the fewest segments of panel sequence it can be cut into, each run of
+    one contig on its own. Returns median, p90, max, mean (over all segments), the segment count and
+    the haplotype count.
     """
     from .kernels import greedy_segments
 
-    lengths = greedy_segments(np.ascontiguousarray(haplotypes), np.ascontiguousarray(panel))
-    lengths = lengths[lengths > 0].astype(np.float64)
+    starts = [0] if contig is None else np.flatnonzero(np.diff(contig, prepend=np.nan) != 0).tolist()
+    pieces = [greedy_segments(np.ascontiguousarray(haplotypes[:, a:b]), np.ascontiguousarray(panel[:, a:b]))
+              for a, b in zip(starts, [*starts[1:], haplotypes.shape[1]])]
+    lengths = np.concatenate([p[p > 0] for p in pieces]).astype(np.float64)
     if not len(lengths):
         return {"median": None, "p90": None, "max": None, "mean": None, "segments": 0,
                 "haplotypes": len(haplotypes)}

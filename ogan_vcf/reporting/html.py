@@ -420,7 +420,8 @@ def _with_interval(key: str, row: dict) -> str:
     value, interval = row.get(key), row.get(f"{key}_interval")
     text = _e(_fmt(key, value))
     if interval:
-        text += f"<br><small>{_e(_fmt(key, interval[0]))} to {_e(_fmt(key, interval[1]))}</small>"
+        text += (f'<br><small style="white-space: nowrap">{_e(_fmt(key, interval[0]))}–'
+                 f"{_e(_fmt(key, interval[1]))}</small>")
     return f'<td class="{_rating(key, value, row)}">{text}</td>'
 
 
