@@ -12,7 +12,7 @@ from ogan_vcf.cli import app
 pytest.importorskip("tensorflow")
 runner = CliRunner()
 TINY = ["--preset", "tiny", "--epochs", "1", "--batch-size", "20", "--block-size", "50", "--seed", "5", "--no-progress"]
-STEPS = 16  # ingest, bias, per model (train, generate, report, generate first, report first), hybridizer x2, heldout, compare
+STEPS = 17  # ingest, bias, per model (train, generate, report, generate first, report first), hybridizer x2, heldout x2, compare
 
 
 def run(*args):
@@ -72,7 +72,8 @@ def test_baselines_sit_beside_every_model(study):
     assert hybrid.samples.population_counts() == {"AFR": 12, "EUR": 12, "EAS": 12}
     assert not set(hybrid.samples.ids) & set(train.samples.ids)  # offspring only: no real genome
     heldout = json.loads((out / "reports" / "heldout" / "metrics.json").read_text())
-    assert heldout["per_population"]["EAS"]["n_synthetic"] == 10 and set(heldout["per_population"]) == {"EAS"}
+    assert heldout["per_population"]["EAS"]["n_synthetic"] == 5 and set(heldout["per_population"]) == {"EAS"}
+    assert heldout["privacy"]["n_holdout"] == 5  # the other half of the held-out EAS genomes
     hybrid_metrics = json.loads((out / "reports" / "hybridizer" / "metrics.json").read_text())
     assert hybrid_metrics["privacy"]["exact_copy_fraction"] == 0  # PPO redraws parent copies
     for model in ("offspring", "pgcgan"):

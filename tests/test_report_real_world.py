@@ -401,3 +401,17 @@ def test_report_of_a_vcf_against_plink2_maj_ref_set_matches_every_site(tmp_path,
     assert sites["shared"] == sites["real"] == sites["synthetic"] == 200
     assert 0 < (alt > 0.5).sum() <= sites["flipped"] <= (alt >= 0.5).sum()
     assert sites["unmatched_real"] == sites["unmatched_synthetic"] == sites["allele_mismatch"] == 0
+
+
+def test_real_genomes_scored_as_synthetic_are_not_their_own_held_out_yardstick(sim_cohort):
+    """Held-out = real genomes neither in training nor in the synthetic set: half the held-out
+    real genomes scored as synthetic leave the other half as non-members (AUC not forced to 0)."""
+    from ogan_vcf.reporting import compute_metrics
+
+    pops = sim_cohort.samples.populations
+    train_rows = np.flatnonzero(np.arange(len(pops)) % 3 != 0)
+    held = np.flatnonzero(np.arange(len(pops)) % 3 == 0)
+    train = sim_cohort.take_samples(train_rows)
+    synth = sim_cohort.take_samples(held[::2])
+    met, _, _ = compute_metrics(sim_cohort, synth, train, seed=1)
+    assert met["privacy"]["n_holdout"] == len(held) - len(held[::2])

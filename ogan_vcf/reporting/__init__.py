@@ -190,7 +190,8 @@ def _privacy(R, S, real, train, ia, phased, plot, limits, rng, notes) -> dict:
     out of the medians, the adversarial accuracy and the membership test.
     """
     T = _training_genomes(real, train, ia, phased, notes)
-    holdout = R.take(np.flatnonzero(~np.isin(R.ids, T.ids)))
+    # held-out: real genomes neither trained on nor in the synthetic set (real genomes scored as synthetic)
+    holdout = R.take(np.flatnonzero(~np.isin(R.ids, T.ids) & ~np.isin(R.ids, S.ids)))
     n = limits["distance_samples"]
     s_rows, t_rows = m.sample_rows(len(S.dosage), n, rng), m.sample_rows(len(T.dosage), n, rng)
     dcr_synth = m.nearest_distances(S.dosage[s_rows], T.dosage)
