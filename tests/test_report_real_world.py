@@ -88,7 +88,8 @@ def synthetic(real):
         cols = np.flatnonzero(real.samples.populations == pop)
         p = real.genotypes[:, cols].mean(axis=(1, 2))
         g[:, cols] = rng.random((len(p), len(cols), 2)) < p[:, None, None]
-    return with_missing(replace(real, genotypes=g), 0.1, seed=6)
+    samples = replace(real.samples, ids=np.array([f"SYN_{i}" for i in range(real.n_samples)], dtype=object))
+    return with_missing(replace(real, genotypes=g, samples=samples), 0.1, seed=6)  # names no real person
 
 
 # ---------------------------------------------------------------- 1. REF/ALT swaps
