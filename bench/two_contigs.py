@@ -56,16 +56,12 @@ def beagle_r2(out: Path, study: Path, vcf: Path, panel: Path) -> float:
     on2 = np.flatnonzero(target.variant_contig == 1)
     typed = on2[::10]
 
-    def sites(c, keep, phased=None):
-        return replace(c, variant_contig=c.variant_contig[keep], variant_position=c.variant_position[keep],
-                       variant_id=c.variant_id[keep], variant_allele=c.variant_allele[keep],
-                       genotypes=c.genotypes[keep], phased=c.phased[keep] if phased is None else phased)
-
-    write_output(out / "targets.vcf.gz", sites(target, typed, np.zeros((len(typed), len(rows)), bool)))
+    typed_target = target.take_variants(typed)
+    write_output(out / "targets.vcf.gz", replace(typed_target, phased=np.zeros_like(typed_target.phased)))
     run(["beagle", f"ref={study / 'synthetic' / 'offspring.vcf.gz'}", f"gt={out / 'targets.vcf.gz'}",
          f"out={out / 'imputed'}", "chrom=2", "nthreads=2", "seed=1"], timeout=1800)
     imputed = read_cohort(out / "imputed.vcf.gz", panel=panel)
-    truth = sites(held, on2).take_samples(rows)
+    truth = held.take_variants(on2).take_samples(rows)
     where = {p: i for i, p in enumerate(truth.variant_position)}
     idx = np.array([where[p] for p in imputed.variant_position])
     untyped = ~np.isin(truth.variant_position[idx], held.variant_position[typed])

@@ -168,6 +168,14 @@ class Cohort:
             samples=self.samples.take(index),
         )
 
+    def take_variants(self, index: np.ndarray) -> Cohort:
+        """A cohort with only the variants at ``index`` (an integer or boolean array), in that order."""
+        return replace(
+            self, variant_contig=self.variant_contig[index], variant_position=self.variant_position[index],
+            variant_id=self.variant_id[index], variant_allele=self.variant_allele[index],
+            genotypes=self.genotypes[index], phased=self.phased[index],
+        )
+
 
 # ---------------------------------------------------------------- provenance
 

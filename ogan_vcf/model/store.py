@@ -99,7 +99,7 @@ def load_checkpoint(gan, model_dir: str | os.PathLike, which: str, *, training: 
         raise InputError(f"{model_dir}: no {which} checkpoint yet (train first, or use the last checkpoint)")
     skip = [] if training else [gan.critic, gan.d_optimizer, gan.g_optimizer]
     try:
-        gan.load_weights(weights, objects_to_skip=skip) if skip else gan.load_weights(weights)
+        gan.load_weights(weights, objects_to_skip=skip)
     except (ValueError, KeyError, OSError) as e:
         raise InputError(f"{weights}: cannot load this checkpoint into the configured networks "
                          f"({' '.join(str(e).split())[:200]}); retrain the model") from None

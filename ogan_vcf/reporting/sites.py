@@ -94,11 +94,10 @@ def align(reference: Cohort, other: Cohort, *, names: tuple[str, str] = ("refere
     samples, with genotypes flipped where other had REF and ALT swapped.
     """
     match = match_sites(reference, other, names=names)
-    aligned = replace(
-        other, contig_id=list(reference.contig_id), contig_length=list(reference.contig_length),
-        variant_contig=reference.variant_contig[match.a], variant_position=reference.variant_position[match.a],
-        variant_id=reference.variant_id[match.a], variant_allele=reference.variant_allele[match.a],
-        genotypes=flip_alleles(other.genotypes[match.b], match.flip), phased=other.phased[match.b])
+    aligned = replace(reference.take_variants(match.a), contig_id=list(reference.contig_id),
+                      contig_length=list(reference.contig_length),
+                      genotypes=flip_alleles(other.genotypes[match.b], match.flip), phased=other.phased[match.b],
+                      samples=other.samples, provenance=other.provenance, path=other.path)
     return aligned, match
 
 
