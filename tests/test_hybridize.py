@@ -108,7 +108,7 @@ def test_bad_block_and_option_values_are_named_in_words(sim_cohort):
         map_blocks(contig, sim_cohort.variant_position, ["1"], {}, cm=0)
     with pytest.raises(InputError, match="^mode must be one of offspring, ppo, got 'clone'$"):
         hybridize(sim_cohort, factor=2, mode="clone", seed=1)
-    with pytest.raises(InputError, match="^unit must be one of genotype, haplotype, got 'snp'$"):
+    with pytest.raises(InputError, match="^unit must be one of genotype, haplotype, mosaic, got 'snp'$"):
         hybridize(sim_cohort, factor=2, unit="snp", seed=1)
 
 

@@ -91,6 +91,22 @@ def test_band_r2_and_crossing_ld_match_reference(tile):
         assert score[c] == pytest.approx(max(pairs), abs=1e-5)
 
 
+def test_copy_segments_matches_reference():
+    rng = np.random.default_rng(5)
+    haplotypes = rng.integers(-1, 2, size=(23, 8), dtype=np.int8)
+    seg_ptr = np.array([0, 1, 3, 6])
+    seg_start = np.array([0, 0, 9, 0, 4, 5])
+    seg_stop = np.array([23, 9, 23, 4, 5, 23])
+    seg_source = np.array([7, 2, 3, 0, 5, 1], dtype=np.int32)
+    out = np.zeros((23, 3), dtype=np.int8)
+    kernels.copy_segments(haplotypes, seg_ptr, seg_start, seg_stop, seg_source, out)
+    expected = np.empty_like(out)
+    for h in range(3):
+        for s in range(seg_ptr[h], seg_ptr[h + 1]):
+            expected[seg_start[s]:seg_stop[s], h] = haplotypes[seg_start[s]:seg_stop[s], seg_source[s]]
+    np.testing.assert_array_equal(out, expected)
+
+
 @pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="already running without the JIT")
 def test_kernels_pass_without_the_jit():
     env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}

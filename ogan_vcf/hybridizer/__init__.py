@@ -3,8 +3,10 @@
 For each extra copy and each block, a permutation of the members decides who gives
 that block to which offspring (the paper's procedure), so a block's allele counts are
 preserved exactly (genotype unit). The haplotype unit crosses two distinct members
-per block, one haplotype from each. All randomness is drawn here, one Generator per
-population (``SeedSequence.spawn``); the numba kernels only gather.
+per block, one haplotype from each. The mosaic unit has no shared blocks: each offspring
+haplotype copies member haplotypes and switches at its own recombination points along a
+genetic map (``mosaic.py``). All randomness is drawn here, one Generator per population
+(``SeedSequence.spawn``); the numba kernels only gather.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from ..cohort import Cohort, Samples, phase_state
 from ..errors import InputError
 from .blocks import BlockSpec, make_blocks, read_genetic_map
 from .kernels import column_hashes, cross_haplotype_blocks, gather_blocks
+from .mosaic import check_generations, genetic_positions, mosaic_genomes
 
 MODES = ("offspring", "ppo")
-UNITS = ("genotype", "haplotype")
+UNITS = ("genotype", "haplotype", "mosaic")
+DEFAULT_GENERATIONS = 300.0  # the mosaic unit's switch rate per Morgan (bench/tradeoff.py)
 MAX_REDRAW_ROUNDS = 100
 
 
@@ -33,8 +37,9 @@ class PopulationResult:
     n_in: int
     n_out: int
     n_real: int
-    blocks: np.ndarray | None  # int64 (B+1,) block starts; None when passed through
+    blocks: np.ndarray | None  # int64 (B+1,) block starts; None when passed through or mosaic
     redraws: int = 0
+    segment_snps: float | None = None  # mosaic unit: mean SNPs per copied segment
 
     @property
     def block_sizes(self) -> np.ndarray:
@@ -133,6 +138,34 @@ def _redraw_copies(genotypes, variant_block, draw, offspring, rng, label) -> int
                      "from every parent (mode ppo); use smaller blocks or mode offspring")
 
 
+def mosaic_members(genotypes: np.ndarray, position_cm: np.ndarray, variant_contig: np.ndarray, *, n_out: int,
+                   mode: str, generations: float, rng: np.random.Generator, label: str = ""):
+    """n phased members -> ``n_out`` genomes (parents first in offspring mode), mosaic unit.
+
+    Returns the genomes and, in ppo mode, how many offspring were redrawn for equalling a parent.
+    """
+    n = genotypes.shape[1]
+    if n < 2:
+        raise InputError(f"population {label} has {n} sample(s); hybridizing needs at least 2")
+    n_real = min(n, n_out) if mode == "offspring" else 0
+    out = np.empty((genotypes.shape[0], n_out, 2), dtype=np.int8)
+    out[:, :n_real] = genotypes[:, :n_real]
+    draw = dict(generations=generations, rng=rng)
+    out[:, n_real:] = mosaic_genomes(genotypes, position_cm, variant_contig, n_genomes=n_out - n_real, **draw)
+    redraws = 0
+    if mode == "ppo":
+        for _ in range(MAX_REDRAW_ROUNDS):
+            bad = _copies_of_parents(genotypes, out)
+            if not len(bad):
+                break
+            out[:, bad] = mosaic_genomes(genotypes, position_cm, variant_contig, n_genomes=len(bad), **draw)
+            redraws += len(bad)
+        else:
+            raise InputError(f"population {label}: mosaic offspring keep equalling a parent (mode ppo); use "
+                             "more generations or mode offspring")
+    return out, redraws
+
+
 def hybridize_members(genotypes: np.ndarray, blocks: np.ndarray, *, n_out: int, mode: str = "offspring",
                       unit: str = "genotype", rng: np.random.Generator, label: str = "",
                       phased: np.ndarray | None = None) -> tuple[np.ndarray, int, np.ndarray | None]:
@@ -180,9 +213,9 @@ def _check_phase(cohort: Cohort, members: np.ndarray, pop: str, unit: str) -> No
     state = phase_state(cohort.genotypes[:, members], cohort.phased[:, members])
     if state == "phased":
         return
-    if unit == "haplotype":
+    if unit in ("haplotype", "mosaic"):
         what = "unphased" if state == "unphased" else "partly phased"
-        raise InputError(f"{cohort.path}: the haplotype unit needs phased genotypes (population {pop} is "
+        raise InputError(f"{cohort.path}: the {unit} unit needs phased genotypes (population {pop} is "
                          f"{what}); phase first (e.g. Beagle) or use the genotype unit")
     if state == "partly":
         raise InputError(f"{cohort.path}: population {pop} is partly phased (some called genotypes "
@@ -191,7 +224,8 @@ def _check_phase(cohort: Cohort, members: np.ndarray, pop: str, unit: str) -> No
 
 def hybridize(data, *, factor: int | None = None, blocks: BlockSpec | int | np.ndarray | None = None,
               mode: str = "offspring", unit: str = "genotype", seed: int | None = None,
-              populations: list[str] | None = None, balance: bool = False, sizes: dict[str, int] | None = None):
+              populations: list[str] | None = None, balance: bool = False, sizes: dict[str, int] | None = None,
+              generations: float | None = None):
     """Hybridize a Cohort (returns a HybridResult) or one population's int8 (V, n, 2) array.
 
     Cohort: ``populations`` (default all) each become factor*n genomes and the output
@@ -201,24 +235,35 @@ def hybridize(data, *, factor: int | None = None, blocks: BlockSpec | int | np.n
     with ``sizes`` (population -> count) each named population becomes exactly that many
     genomes (in ppo mode offspring only: the hybridizer-only baseline of a synthetic cohort).
     Array: the genomes of one population -> factor*n genomes (an array).
+    The mosaic unit switches ``generations`` times per Morgan (default ``DEFAULT_GENERATIONS``)
+    along ``blocks.genetic_map`` (else 1 cM per Mb; an array counts as one contig at 1 cM per Mb
+    of variant index, i.e. as if SNPs were 1 kb apart).
     """
     _check_options(mode, unit)
+    if generations is not None and unit != "mosaic":
+        raise InputError("generations set the mosaic unit's switch rate; use them with unit mosaic")
+    generations = check_generations(DEFAULT_GENERATIONS if generations is None else generations)
     seed = secrets.randbits(63) if seed is None else int(seed)
     spec = blocks if isinstance(blocks, BlockSpec) else BlockSpec(size=blocks) if isinstance(blocks, int) else None
     if isinstance(data, np.ndarray):
         factor = check_factor(factor)
         genotypes = np.ascontiguousarray(data, dtype=np.int8)
         contig = np.zeros(genotypes.shape[0], dtype=np.int32)
+        rng = np.random.default_rng(np.random.SeedSequence(seed))
+        if unit == "mosaic":
+            cm = np.arange(genotypes.shape[0], dtype=np.float64) / 1000.0
+            return mosaic_members(genotypes, cm, contig, n_out=factor * genotypes.shape[1], mode=mode,
+                                  generations=generations, rng=rng)[0]
         starts = np.asarray(blocks, dtype=np.int64) if spec is None and blocks is not None else \
             make_blocks(spec or BlockSpec(), genotypes, contig)
-        rng = np.random.default_rng(np.random.SeedSequence(seed))
         return hybridize_members(genotypes, starts, n_out=factor * genotypes.shape[1], mode=mode, unit=unit,
                                  rng=rng)[0]
     return _hybridize_cohort(data, factor=factor, spec=spec or BlockSpec(), mode=mode, unit=unit, seed=seed,
-                             populations=populations, balance=balance, sizes=sizes)
+                             populations=populations, balance=balance, sizes=sizes, generations=generations)
 
 
-def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, seed, populations, balance, sizes):
+def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, seed, populations, balance, sizes,
+                      generations):
     counts = cohort.samples.population_counts()
     if sizes is not None:
         targets = {p: _check_size(p, n, counts) for p, n in sizes.items()}
@@ -236,6 +281,8 @@ def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, se
             _check_phase(cohort, np.flatnonzero(cohort.samples.populations == pop), pop, unit)
     notes: list[str] = []
     genetic_map = read_genetic_map(spec.genetic_map, notes=notes) if spec.genetic_map else None
+    position_cm = genetic_positions(cohort.variant_contig, cohort.variant_position, cohort.contig_id, genetic_map,
+                                    notes=notes) if unit == "mosaic" else None
     streams = dict(zip(sorted(counts), np.random.SeedSequence(seed).spawn(len(counts))))
     parts, results = [], []
     for pop, n_out in targets.items():
@@ -244,6 +291,17 @@ def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, se
         if n_out == len(members) and balance and mode == "offspring":  # the largest passes through
             parts.append((members, genotypes, cohort.phased[:, members], None))
             results.append(PopulationResult(pop, len(members), n_out, n_out, None))
+            continue
+        if unit == "mosaic":
+            out, redraws = mosaic_members(genotypes, position_cm, cohort.variant_contig, n_out=n_out, mode=mode,
+                                          generations=generations, rng=np.random.default_rng(streams[pop]),
+                                          label=pop)
+            n_real = min(len(members), n_out) if mode == "offspring" else 0
+            called = (out[:, n_real:, 0] >= 0) | (out[:, n_real:, 1] >= 0)
+            phased = np.concatenate([cohort.phased[:, members[:n_real]], called], axis=1)
+            parts.append((members, out, phased, n_real))
+            length = _mean_segment_snps(position_cm, cohort.variant_contig, generations)
+            results.append(PopulationResult(pop, len(members), n_out, n_real, None, redraws, length))
             continue
         starts = make_blocks(spec, genotypes, cohort.variant_contig, cohort.variant_position,
                              cohort.contig_id, genetic_map, notes=notes)
@@ -254,6 +312,15 @@ def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, se
         parts.append((members, out, phased, n_real))
         results.append(PopulationResult(pop, len(members), n_out, n_real, starts, swaps))
     return HybridResult(_assemble(cohort, parts), results, seed, list(dict.fromkeys(notes)))
+
+
+def _mean_segment_snps(position_cm: np.ndarray, variant_contig: np.ndarray, generations: float) -> float:
+    """Expected SNPs per mosaic segment: SNPs / (contigs + expected switches)."""
+    from .blocks import contig_bounds
+
+    bounds = contig_bounds(variant_contig)
+    switches = sum(generations * (position_cm[b - 1] - position_cm[a]) / 100.0 for a, b in bounds)
+    return len(position_cm) / (len(bounds) + switches)
 
 
 def _check_size(pop: str, n, counts: dict[str, int]) -> int:

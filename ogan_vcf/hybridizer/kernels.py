@@ -73,3 +73,19 @@ def crossing_ld(band):
                     best = band[i, d]
         score[c] = best
     return score
+
+
+@numba.njit(cache=True, parallel=True)
+def copy_segments(haplotypes, seg_ptr, seg_start, seg_stop, seg_source, out):
+    """Mosaic haplotypes: out[v, h] = haplotypes[v, seg_source[s]] for v in segment s of h.
+
+    haplotypes : int8 (V, H_in), one column per input haplotype (member*2 + copy).
+    seg_ptr : int64 (H_out+1,), segments of output haplotype h are seg_ptr[h]:seg_ptr[h+1].
+    seg_start, seg_stop : int64 (S,) variant ranges; seg_source : int32 (S,) input columns.
+    out : int8 (V, H_out); every variant of every output haplotype lies in one segment.
+    """
+    for h in numba.prange(seg_ptr.shape[0] - 1):
+        for s in range(seg_ptr[h], seg_ptr[h + 1]):
+            src = seg_source[s]
+            for v in range(seg_start[s], seg_stop[s]):
+                out[v, h] = haplotypes[v, src]

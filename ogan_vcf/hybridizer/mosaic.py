@@ -1,0 +1,111 @@
+"""The mosaic unit: offspring haplotypes copied from members' haplotypes, switching along a genetic map.
+
+Every offspring haplotype, on every contig, starts on a member haplotype drawn at random and
+switches to another one at recombination points drawn for that haplotype alone: a Poisson
+process of rate ``generations`` per Morgan of genetic distance (the copying model of Li &
+Stephens 2003, as HAPNEST and RESHAPE use it to simulate descendants of a reference panel).
+Unlike blocks, the switch points differ between offspring, so every stretch of the genome is
+spanned unbroken by many offspring haplotypes: the long shared haplotypes imputation rests on.
+Fewer generations mean longer copied segments: better imputation, more to recognise a member
+by (bench/tradeoff.py measures the curve).
+
+Distances come from a genetic map when one is given, else 1 cM per Mb (what Beagle assumes
+without a map). All randomness is drawn here; ``kernels.copy_segments`` only gathers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+from .blocks import contig_bounds, map_position_cm
+
+
+def genetic_positions(variant_contig: np.ndarray, variant_position: np.ndarray, contig_id: list[str],
+                      genetic_map: dict | None = None, *, notes: list[str] | None = None) -> np.ndarray:
+    """float64 (V,) cM of every variant: from ``genetic_map`` (see ``read_genetic_map``) or 1 cM per Mb."""
+    position = np.asarray(variant_position, dtype=np.float64)
+    if genetic_map is None:
+        if notes is not None:
+            notes.append("no genetic map: switch points drawn at 1 cM per Mb")
+        return position / 1e6
+    cm = np.empty(len(position))
+    for start, stop in contig_bounds(variant_contig):
+        name = contig_id[variant_contig[start]]
+        table = genetic_map.get(name, genetic_map.get(name.removeprefix("chr"), genetic_map.get(None)))
+        if table is None:
+            raise InputError(f"the genetic map has no contig {name!r} (it has {', '.join(map(str, genetic_map))})")
+        cm[start:stop], outside = map_position_cm(position[start:stop], *table)
+        if outside and notes is not None:
+            notes.append(f"{outside} SNPs lie outside the genetic map's range on contig {name}; "
+                         "extrapolated at the end rates")
+    return cm
+
+
+def check_generations(generations) -> float:
+    try:
+        value = float(generations)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not np.isfinite(value) or value <= 0:
+        raise InputError(f"the mosaic unit's generations must be a positive number, got {generations}")
+    return value
+
+
+def draw_segments(rng: np.random.Generator, position_cm: np.ndarray, variant_contig: np.ndarray, *,
+                  n_haplotypes: int, n_sources: int, generations: float):
+    """Segments of ``n_haplotypes`` mosaic haplotypes over ``n_sources`` source haplotypes.
+
+    Returns (seg_ptr int64 (H+1,), seg_start int64 (S,), seg_stop int64 (S,), seg_source int32 (S,)),
+    segments sorted by haplotype then start: what ``kernels.copy_segments`` takes. A contig
+    start opens a segment on a fresh random source; a switch moves to a different source.
+    """
+    if n_sources < 2:
+        raise InputError(f"mosaic haplotypes need at least 2 source haplotypes, got {n_sources}")
+    owners, starts, fresh = [], [], []
+    hap = np.arange(n_haplotypes, dtype=np.int64)
+    for start, stop in contig_bounds(variant_contig):
+        cm = position_cm[start:stop]
+        owners.append(hap)
+        starts.append(np.full(n_haplotypes, start, dtype=np.int64))
+        fresh.append(np.ones(n_haplotypes, dtype=bool))
+        morgans = (cm[-1] - cm[0]) / 100.0
+        if morgans <= 0:
+            continue
+        counts = rng.poisson(generations * morgans, size=n_haplotypes)
+        points = rng.uniform(cm[0], cm[-1], size=int(counts.sum()))
+        at = start + np.searchsorted(cm, points, side="right")  # the first variant past the switch
+        owners.append(np.repeat(hap, counts))
+        starts.append(at.astype(np.int64))
+        fresh.append(np.zeros(len(at), dtype=bool))
+    owner, seg_start, is_fresh = (np.concatenate(x) for x in (owners, starts, fresh))
+    order = np.lexsort((~is_fresh, seg_start, owner))  # a contig start sorts before a switch at it
+    owner, seg_start, is_fresh = owner[order], seg_start[order], is_fresh[order]
+    keep = np.ones(len(owner), dtype=bool)
+    keep[1:] = (owner[1:] != owner[:-1]) | (seg_start[1:] != seg_start[:-1])  # two switches at one variant: one
+    owner, seg_start, is_fresh = owner[keep], seg_start[keep], is_fresh[keep]
+    seg_stop = np.empty_like(seg_start)
+    seg_stop[:-1] = np.where(owner[1:] == owner[:-1], seg_start[1:], len(position_cm))
+    seg_stop[-1] = len(position_cm)
+    step = np.where(is_fresh, rng.integers(0, n_sources, size=len(owner)),
+                    rng.integers(1, n_sources, size=len(owner)))
+    run = np.cumsum(is_fresh) - 1  # the contig run each segment belongs to
+    total = np.cumsum(step)
+    base = total[is_fresh] - step[is_fresh]
+    seg_source = ((total - base[run]) % n_sources).astype(np.int32)
+    seg_ptr = np.searchsorted(owner, np.arange(n_haplotypes + 1)).astype(np.int64)
+    return seg_ptr, seg_start, seg_stop, seg_source
+
+
+def mosaic_genomes(genotypes: np.ndarray, position_cm: np.ndarray, variant_contig: np.ndarray, *,
+                   n_genomes: int, generations: float, rng: np.random.Generator) -> np.ndarray:
+    """int8 (V, n_genomes, 2) phased mosaic offspring of the members in ``genotypes`` (int8 (V, n, 2))."""
+    from .kernels import copy_segments
+
+    n_snps, n = genotypes.shape[:2]
+    sources = np.ascontiguousarray(genotypes.reshape(n_snps, 2 * n))
+    segments = draw_segments(rng, position_cm, variant_contig, n_haplotypes=2 * n_genomes,
+                             n_sources=2 * n, generations=generations)
+    out = np.empty((n_snps, 2 * n_genomes), dtype=np.int8)
+    copy_segments(sources, *segments, out)
+    return out.reshape(n_snps, n_genomes, 2)

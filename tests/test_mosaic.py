@@ -1,0 +1,131 @@
+"""The mosaic unit: member haplotypes copied in segments that switch at per-haplotype points along a map."""
+
+import numpy as np
+import pytest
+
+from ogan_vcf.errors import InputError
+from ogan_vcf.hybridizer import BlockSpec, hybridize
+from ogan_vcf.hybridizer.mosaic import draw_segments, genetic_positions
+
+
+def segments_of(seg_ptr, seg_start, seg_stop, seg_source, h):
+    s = slice(seg_ptr[h], seg_ptr[h + 1])
+    return seg_start[s], seg_stop[s], seg_source[s]
+
+
+def test_segments_tile_each_haplotype_switch_source_and_restart_at_contigs():
+    rng = np.random.default_rng(1)
+    contig = np.repeat([0, 1], [300, 200]).astype(np.int32)
+    cm = np.concatenate([np.linspace(0, 5, 300), np.linspace(0, 3, 200)])
+    seg_ptr, start, stop, source = draw_segments(rng, cm, contig, n_haplotypes=50, n_sources=6, generations=200)
+    for h in range(50):
+        a, z, src = segments_of(seg_ptr, start, stop, source, h)
+        assert a[0] == 0 and z[-1] == 500 and (a[1:] == z[:-1]).all() and (z > a).all()  # a tiling
+        assert 300 in a  # the second contig opens a segment of its own
+        inside = a[1:] != 300
+        assert (src[1:][inside] != src[:-1][inside]).all()  # a switch changes source
+        assert ((0 <= src) & (src < 6)).all()
+
+
+def test_switch_counts_follow_the_genetic_distance():
+    """Poisson with mean generations x Morgans, and switch points dense where the map is steep."""
+    rng = np.random.default_rng(2)
+    contig = np.zeros(1000, dtype=np.int32)
+    cm = np.concatenate([np.linspace(0, 1, 500), np.linspace(1.05, 9, 500)])  # 1 cM, then 8 cM
+    seg_ptr, start, _, _ = draw_segments(rng, cm, contig, n_haplotypes=4000, n_sources=50, generations=50)
+    switches = np.diff(seg_ptr) - 1
+    assert switches.mean() == pytest.approx(50 * 0.09, rel=0.05)
+    assert switches.var() == pytest.approx(50 * 0.09, rel=0.1)  # Poisson (distinct sources: no lost switch)
+    inner = start[start > 0]
+    assert (inner >= 500).mean() == pytest.approx(7.95 / 9, abs=0.02)
+
+
+def greedy_pieces(haplotype, parents):
+    """How many verbatim member-haplotype pieces tile ``haplotype`` (greedy longest match)."""
+    v, pieces = 0, 0
+    while v < len(haplotype):
+        same = parents[v:] == haplotype[v:, None]
+        reach = np.where(same.all(axis=0), len(same), np.argmin(same, axis=0))
+        v += max(1, int(reach.max()))  # an allele no member carries: a piece of its own
+        pieces += 1
+    return pieces
+
+
+def test_mosaic_offspring_are_verbatim_member_haplotype_segments(sim_cohort):
+    r = hybridize(sim_cohort, factor=3, populations=["EAS"], unit="mosaic", generations=500, seed=4)
+    members = np.flatnonzero(sim_cohort.samples.populations == "EAS")
+    parents = sim_cohort.genotypes[:, members].reshape(sim_cohort.n_variants, -1)
+    out = r.cohort.genotypes
+    n = len(members)
+    np.testing.assert_array_equal(out[:, :n], sim_cohort.genotypes[:, members])  # offspring mode: parents first
+    offspring = out[:, n:].reshape(out.shape[0], -1)
+    assert offspring.shape[1] == 2 * 2 * n
+    # 0.2 Mb at 500 per Morgan: 1 switch per haplotype expected, so few verbatim pieces tile each one
+    pieces = np.array([greedy_pieces(offspring[:, h], parents) for h in range(offspring.shape[1])])
+    assert pieces.mean() <= 2.2 and pieces.max() <= 6
+    shuffled = np.random.default_rng(0).permuted(offspring[:, :10], axis=0)  # what the test would see if wrong
+    assert np.mean([greedy_pieces(shuffled[:, h], parents) for h in range(10)]) > 10
+    assert r.cohort.phased.all() and r.populations[0].segment_snps > 0
+    assert r.cohort.samples.ids[n].startswith("EAS_off")
+
+
+def test_fewer_generations_copy_longer_segments(sim_cohort):
+    """Long-range identity with one member haplotype grows as generations drop."""
+    members = np.flatnonzero(sim_cohort.samples.populations == "AFR")
+    parents = sim_cohort.genotypes[:, members].reshape(sim_cohort.n_variants, -1)
+
+    def longest_match(generations):
+        r = hybridize(sim_cohort, sizes={"AFR": 40}, mode="ppo", unit="mosaic", generations=generations, seed=6)
+        hap = r.cohort.genotypes.reshape(sim_cohort.n_variants, -1)
+        runs = []
+        for h in range(hap.shape[1]):
+            same = parents == hap[:, h][:, None]
+            best = 0
+            for j in range(same.shape[1]):
+                edges = np.flatnonzero(np.diff(np.concatenate([[0], same[:, j].astype(int), [0]])))
+                best = max(best, int(np.max(edges[1::2] - edges[::2])))
+            runs.append(best)
+        return np.mean(runs)
+
+    assert longest_match(100) > 1.5 * longest_match(20_000)
+
+
+def test_mosaic_ppo_emits_no_parent_and_is_seeded(sim_cohort):
+    kw = dict(sizes={"EAS": 60}, mode="ppo", unit="mosaic", generations=1.0)  # few switches: copies likely
+    a, b = hybridize(sim_cohort, seed=9, **kw), hybridize(sim_cohort, seed=9, **kw)
+    np.testing.assert_array_equal(a.cohort.genotypes, b.cohort.genotypes)
+    assert a.populations[0].redraws > 0
+    members = sim_cohort.genotypes[:, sim_cohort.samples.populations == "EAS"]
+    for j in range(60):
+        assert not (members == a.cohort.genotypes[:, j][:, None]).all(axis=(0, 2)).any()
+    c = hybridize(sim_cohort, seed=10, **kw)
+    assert not np.array_equal(a.cohort.genotypes, c.cohort.genotypes)
+
+
+def test_mosaic_refuses_unphased_and_bad_generations(sim_cohort):
+    from dataclasses import replace
+
+    unphased = replace(sim_cohort, phased=np.zeros_like(sim_cohort.phased))
+    with pytest.raises(InputError, match="the mosaic unit needs phased genotypes"):
+        hybridize(unphased, factor=2, populations=["AFR"], unit="mosaic", seed=1)
+    with pytest.raises(InputError, match="generations must be a positive number, got -3"):
+        hybridize(sim_cohort, factor=2, populations=["AFR"], unit="mosaic", generations=-3, seed=1)
+    with pytest.raises(InputError, match="use them with unit mosaic"):
+        hybridize(sim_cohort, factor=2, populations=["AFR"], generations=10, seed=1)
+
+
+def test_mosaic_switches_follow_a_genetic_map(sim_cohort, tmp_path):
+    """All the map's distance in the second half: every switch lands there."""
+    pos = sim_cohort.variant_position
+    mid = int(pos[len(pos) // 2])
+    path = tmp_path / "map.txt"
+    path.write_text(f"position cM\n{pos[0] - 1} 0\n{mid} 0\n{pos[-1] + 1} 5\n")
+    r = hybridize(sim_cohort, sizes={"EUR": 40}, mode="ppo", unit="mosaic", generations=200,
+                  blocks=BlockSpec(genetic_map=str(path)), seed=2)
+    members = sim_cohort.genotypes[:, sim_cohort.samples.populations == "EUR"].reshape(len(pos), -1)
+    first = pos <= mid
+    hap = r.cohort.genotypes.reshape(len(pos), -1)
+    whole = (members[first][:, :, None] == hap[first][:, None, :]).all(axis=0).any(axis=0)
+    assert whole.all()  # no switch in the first half: each haplotype copies one member there
+    cm = genetic_positions(sim_cohort.variant_contig, pos, sim_cohort.contig_id, None)
+    assert cm[-1] == pytest.approx(pos[-1] / 1e6)
