@@ -232,7 +232,13 @@ def hybridize(
     mode: Annotated[str, typer.Option("--mode", help="offspring: real parents + offspring; ppo: offspring "
                                       "only, none equal to a parent (privacy).")] = "offspring",
     unit: Annotated[str, typer.Option("--unit", help="genotype: whole diploid blocks (the paper); "
-                                      "haplotype: one haplotype from each of two members (needs phased).")] = "genotype",
+                                      "haplotype: one haplotype from each of two members (needs phased); "
+                                      "mosaic: each haplotype copies members' haplotypes and switches at its "
+                                      "own points along --map (needs phased; no shared blocks).")] = "genotype",
+    generations: Annotated[Optional[float], typer.Option("--generations", help="Mosaic unit: switches per "
+                                                         "Morgan (default 300; fewer: longer copied segments, "
+                                                         "better imputation, more to recognise a member by).")
+                           ] = None,
     block_size: Annotated[Optional[int], typer.Option("--block-size", help="Fixed blocks of N SNPs (the "
                                                       "paper: 1000) instead of LD-aware blocks.")] = None,
     min_block: Annotated[int, typer.Option("--min-block", help="LD-aware blocks: fewest SNPs.")] = 50,
@@ -258,14 +264,18 @@ def hybridize(
                      genetic_map=str(genetic_map) if genetic_map else None, cm=cm)
     result, paths = hybridize_file(input, output, panel=panel, label_column=label_column, region=region,
                                    factor=factor, populations=_split(pop), balance=balance, mode=mode,
-                                   unit=unit, blocks=spec, seed=seed, show_progress=progress)
-    table = Table(title=f"hybridize: {output}  (mode {mode}, unit {unit}, blocks {spec.describe()}, "
-                        f"seed {result.seed})", title_justify="left", title_style="bold")
+                                   unit=unit, blocks=spec, seed=seed, generations=generations,
+                                   show_progress=progress)
+    how = f"{result.generations:g} switches per Morgan" if unit == "mosaic" else f"blocks {spec.describe()}"
+    table = Table(title=f"hybridize: {output}  (mode {mode}, unit {unit}, {how}, seed {result.seed})",
+                  title_justify="left", title_style="bold")
     for column in ("population", "in", "out", "real kept", "blocks", "block SNPs", "redraws"):
         table.add_column(column, justify="left" if column == "population" else "right")
     for p in result.populations:
         sizes = p.block_sizes
         blocks = (str(len(sizes)), f"{sizes.min()}-{sizes.max()}") if len(sizes) else ("-", "passed through")
+        if p.segment_snps is not None:
+            blocks = ("per haplotype", f"~{p.segment_snps:.0f} per segment")
         table.add_row(p.population, str(p.n_in), str(p.n_out), str(p.n_real), *blocks, str(p.redraws))
     console.print(table)
     console.print("files: " + ", ".join(paths), highlight=False)

@@ -17,7 +17,7 @@ import csv
 import dataclasses
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,13 +46,17 @@ class TrainSummary:
 
 
 def training_cohort(cohort: Cohort, model: str, blocks: BlockSpec, seed: int) -> Cohort:
-    """What the GAN sees: offspring-balanced (offspring), offspring only (ppo), as is (pgcgan)."""
+    """What the GAN sees: offspring-balanced (offspring), offspring only (ppo), as is (pgcgan).
+
+    Phased cohorts get mosaic offspring (per-haplotype switch points); unphased ones, or a fixed
+    ``blocks.size`` (the paper's 1000-SNP blocks), genotype blocks."""
     from .hybridizer import hybridize
 
     if model == "pgcgan":
         return cohort
+    unit = "mosaic" if cohort.phase_state == "phased" and not blocks.size else "genotype"  # fixed blocks: the paper
     return hybridize(cohort, balance=True, mode="offspring" if model == "offspring" else "ppo",
-                     blocks=blocks, seed=seed).cohort
+                     blocks=blocks, unit=unit, seed=seed).cohort
 
 
 class Quality:
@@ -142,6 +146,8 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str | None 
     cohort = read_cohort(input, panel=panel, label_column=label_column, show_progress=show_progress)
     phase = cohort.phase_state  # of the called calls: a missing call has no phase
     phased = phase == "phased"
+    if chosen.architecture == "haplotypes" and not phased:  # copying haplotypes needs phase: genotype blocks
+        chosen = replace(chosen, architecture="templates", codebook="shared")
     real_classes = encode(cohort.genotypes, phased, source=str(input))  # refuses missing calls first
     if phase == "partly":
         raise InputError(f"{input}: partly phased; phase every call (e.g. Beagle) or none before training")
@@ -159,7 +165,7 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str | None 
         config = _new_config(cohort, model, chosen, labels_names, phased, seed, data, jit_compile)
         config.update(mixed_precision=mixed, hybridizer_blocks=(blocks or BlockSpec()).describe(),
                       hybridizer_block_size=blocks.size if blocks else None)
-        if chosen.architecture == "templates":
+        if chosen.architecture in ("templates", "haplotypes"):
             from .hybridizer.blocks import ld_blocks
 
             spec = BlockSpec(min_snps=max(1, chosen.block_snps // 4), max_snps=chosen.block_snps)
@@ -173,6 +179,9 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str | None 
     elif chosen.architecture == "templates":
         init_templates(gan.generator, classes, labels, len(labels_names), chosen.templates, seed,
                        chosen.codebook)
+    elif chosen.architecture == "haplotypes":
+        init_haplotypes(gan.generator, data.genotypes, labels, len(labels_names), chosen.templates, seed,
+                        chosen.codebook, data.variant_contig, data.variant_position)
     quality = Quality(real_classes, np.array([labels_names.index(p) for p in cohort.samples.populations]),
                       labels_names, phased, cohort.variant_contig, cohort.variant_position,
                       chosen.eval_samples, seed, chosen.samples)
@@ -212,6 +221,45 @@ def init_templates(generator, classes: np.ndarray, labels: np.ndarray, n_labels:
     layer.set_templates(classes, rows)
     table = np.where(owner[None, :] == np.arange(n_labels)[:, None], 0.0, -8.0).astype("float32")
     generator.get_layer("template_prior").embeddings.assign(np.tile(table, (1, n_blocks)))
+
+
+def init_haplotypes(generator, genotypes: np.ndarray, labels: np.ndarray, n_labels: int, k: int, seed: int,
+                    codebook: str, variant_contig: np.ndarray, variant_position: np.ndarray,
+                    generations: float | None = None) -> None:
+    """Copying-model start: each population's codebook holds distinct haplotypes of its own training
+    genomes (whole, every block), its prior picks among them uniformly, and the stay bonus at each
+    block edge makes a switch as likely as the mosaic hybridizer's: 1 - exp(-g x distance), g =
+    ``generations`` (default the hybridizer's) per Morgan, 1 cM per Mb between block midpoints, and
+    a fresh draw at a contig start. So step 0 draws mosaic-hybridizer-like genomes."""
+    from .hybridizer import DEFAULT_GENERATIONS
+
+    generations = DEFAULT_GENERATIONS if generations is None else generations
+    rng = np.random.default_rng(seed)
+    owner = template_owners(k, np.bincount(labels, minlength=n_labels), codebook)
+    alleles = np.ascontiguousarray(genotypes.transpose(1, 2, 0).reshape(-1, genotypes.shape[0]))  # (2S, V)
+    haplotype_label = np.repeat(labels, 2)
+    rows = np.empty(k, dtype=np.int64)
+    for label in range(n_labels):
+        own = np.flatnonzero(haplotype_label == label)
+        per = int((owner == label).sum())
+        _, first = np.unique(alleles[own], axis=0, return_index=True)  # distinct haplotypes first
+        distinct = own[np.sort(first)]
+        pick = rng.choice(distinct, min(per, len(distinct)), replace=False)
+        rows[owner == label] = np.concatenate([pick, rng.choice(own, per - len(pick))]) if per > len(pick) else pick
+    layer = generator.get_layer("logits")
+    layer.set_haplotypes(alleles, rows)
+    starts = np.asarray(layer.starts)
+    table = np.where(owner[None, :] == np.arange(n_labels)[:, None], 0.0, -8.0).astype("float32")
+    generator.get_layer("template_prior").embeddings.assign(np.tile(table, (1, len(starts) - 1)))
+    middle = (variant_position[starts[:-1]] + variant_position[starts[1:] - 1]) / 2.0
+    switch = 1.0 - np.exp(-generations * np.diff(middle) / 1e8)  # 1 cM per Mb
+    new_contig = variant_contig[starts[1:-1]] != variant_contig[starts[1:-1] - 1]
+    own_count = np.bincount(owner, minlength=n_labels)[owner].astype(np.float64)  # K_p of each template
+    stay_p = np.clip(1.0 - switch, 1e-6, 1 - 1e-6)[:, None]
+    bonus = np.log(stay_p / (1.0 - stay_p) * np.maximum(own_count - 1.0, 1.0)[None, :])
+    bonus[new_contig] = 0.0
+    choice = generator.get_layer("template_choice")
+    choice.stay.assign(bonus.astype("float32") if len(bonus) else np.zeros(choice.stay.shape, "float32"))
 
 
 def _new_config(cohort, model, preset, labels, phased, seed, data, jit_compile) -> dict:

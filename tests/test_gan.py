@@ -70,11 +70,11 @@ def test_two_steps_train_finite_losses_and_a_keras_checkpoint(trained):
         assert np.isfinite(float(row[header.index(column)]))
     config = json.loads((model_dir / "config.json").read_text())
     assert config["labels"] == ["AFR", "EUR", "EAS"] and config["n_classes"] == 4 and config["format"] == 2
-    assert len(config["variants"]["position"]) == 200 and config["preset"]["architecture"] == "templates"
+    assert len(config["variants"]["position"]) == 200 and config["preset"]["architecture"] == "haplotypes"
     saved = weights(model_dir)
     for part in ("generator/", "critic/", "d_optimizer/", "g_optimizer/"):
         assert any(key.startswith(part) for key in saved), part
-    assert {"vars/noise", "vars/generator.GumbelChoice_0.0", "vars/critic.Dropout_0.0"} <= saved.keys()  # seed states
+    assert {"vars/noise", "vars/generator.MarkovChoice_0.0", "vars/critic.Dropout_0.0"} <= saved.keys()  # seed states
     assert not list(model_dir.rglob("*.npz"))
 
 
@@ -236,7 +236,7 @@ def test_template_generator_starts_from_its_populations_blocks(sim_cohort):
     from ogan_vcf.model.store import build_gan
     from ogan_vcf.training import init_templates
 
-    preset = make_preset("tiny", "offspring")
+    preset = make_preset("tiny", "offspring", architecture="templates", codebook="shared")
     classes = encode(sim_cohort.genotypes, True)
     labels = np.array([["AFR", "EUR", "EAS"].index(p) for p in sim_cohort.samples.populations], dtype=np.int32)
     starts = ld_blocks(sim_cohort.genotypes, sim_cohort.variant_contig, BlockSpec(min_snps=12, max_snps=50))
@@ -251,3 +251,42 @@ def test_template_generator_starts_from_its_populations_blocks(sim_cohort):
         for a, b in zip(starts[:-1], starts[1:]):
             members = classes[labels == label, a:b]
             assert (members == row[a:b]).all(axis=1).any()
+
+
+def test_haplotype_generator_starts_as_a_mosaic_of_its_populations_haplotypes(sim_cohort):
+    """Before training: each block of each generated haplotype is a training haplotype of the same
+    label, and a haplotype stays on its codebook haplotype at a block edge as often as set."""
+    import keras
+
+    from ogan_vcf.hybridizer.blocks import BlockSpec, ld_blocks
+    from ogan_vcf.model.presets import make_preset
+    from ogan_vcf.model.store import build_gan
+    from ogan_vcf.training import init_haplotypes
+
+    preset = make_preset("tiny", "offspring", templates=30)
+    names = ["AFR", "EUR", "EAS"]
+    labels = np.array([names.index(p) for p in sim_cohort.samples.populations], dtype=np.int32)
+    starts = ld_blocks(sim_cohort.genotypes, sim_cohort.variant_contig, BlockSpec(min_snps=12, max_snps=50))
+    config = {"labels": names, "n_classes": 4, "seed": 3, "network_blocks": starts.tolist(),
+              "variants": {"position": list(range(200))}}
+    gan = build_gan(config, preset)
+    generations = 20000.0
+    init_haplotypes(gan.generator, sim_cohort.genotypes, labels, 3, preset.templates, 3, preset.codebook,
+                    sim_cohort.variant_contig, sim_cohort.variant_position, generations=generations)
+    want = np.repeat(np.arange(3), 100).astype(np.int32)
+    noise = np.random.default_rng(0).normal(size=(300, preset.noise_dim)).astype("float32")
+    probe = keras.Model(gan.generator.inputs, [gan.generator.output, gan.generator.get_layer("template_choice").output])
+    logits, choice = (np.asarray(x) for x in probe([noise, want]))
+    made = decode(logits.argmax(axis=-1)[:, :200], True)  # (V, n, 2)
+    for j, label in enumerate(want[::7]):
+        own = sim_cohort.genotypes[:, labels == label].reshape(200, -1)
+        for h in range(2):
+            for a, b in zip(starts[:-1], starts[1:]):
+                assert (own[a:b] == made[a:b, 7 * j, h][:, None]).all(axis=0).any()
+    picked = choice.argmax(axis=-1)  # (n, 2, blocks)
+    owner = np.arange(preset.templates) % 3  # per-population codebook shares
+    assert (owner[picked] == want[:, None, None]).all()  # a label copies its own codebook only
+    middle = (sim_cohort.variant_position[starts[:-1]] + sim_cohort.variant_position[starts[1:] - 1]) / 2
+    expected_stay = np.exp(-generations * np.diff(middle) / 1e8)
+    stays = (picked[:, :, 1:] == picked[:, :, :-1]).mean(axis=(0, 1))
+    assert expected_stay.min() < 0.9 and np.abs(stays - expected_stay).max() < 0.08

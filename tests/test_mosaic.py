@@ -129,3 +129,30 @@ def test_mosaic_switches_follow_a_genetic_map(sim_cohort, tmp_path):
     assert whole.all()  # no switch in the first half: each haplotype copies one member there
     cm = genetic_positions(sim_cohort.variant_contig, pos, sim_cohort.contig_id, None)
     assert cm[-1] == pytest.approx(pos[-1] / 1e6)
+
+
+def pysam_header_lines(path):
+    import pysam
+
+    with pysam.VariantFile(str(path)) as f:
+        return [str(r) for r in f.header.records]
+
+
+def test_cli_mosaic_unit_writes_phased_offspring_and_says_the_rate(sim_files, tmp_path):
+    from typer.testing import CliRunner
+
+    from ogan_vcf.cli import app
+    from ogan_vcf.io import read_cohort
+
+    out = tmp_path / "mosaic.vcf.gz"
+    r = CliRunner().invoke(app, ["hybridize", str(sim_files["vcf_gz"]), "-p", str(sim_files["panel"]), "--pop",
+                                 "EAS", "--factor", "3", "--mode", "ppo", "--unit", "mosaic", "--generations",
+                                 "800", "-o", str(out), "--seed", "3", "--no-progress"])
+    assert r.exit_code == 0, r.output
+    assert "unit mosaic, 800 switches per Morgan" in r.output and "no genetic map" in r.output
+    made = read_cohort(out, panel=tmp_path / "mosaic.panel")
+    assert made.n_samples == 60 and made.phase_state == "phased"
+    assert '"generations": 800.0' in "".join(pysam_header_lines(out))
+    r = CliRunner().invoke(app, ["hybridize", str(sim_files["vcf_gz"]), "-p", str(sim_files["panel"]), "--pop",
+                                 "EAS", "--factor", "3", "--generations", "800", "-o", str(tmp_path / "x.h5")])
+    assert r.exit_code == 1 and "use them with unit mosaic" in r.stderr and not (tmp_path / "x.h5").exists()

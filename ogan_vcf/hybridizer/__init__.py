@@ -54,6 +54,7 @@ class HybridResult:
     populations: list[PopulationResult]
     seed: int
     notes: list[str] = field(default_factory=list)  # e.g. SNPs beyond the genetic map's ends
+    generations: float | None = None  # the mosaic unit's switches per Morgan
 
 
 def _check_options(mode: str, unit: str) -> None:
@@ -311,7 +312,8 @@ def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, se
         n_real = min(len(members), n_out) if mode == "offspring" else 0
         parts.append((members, out, phased, n_real))
         results.append(PopulationResult(pop, len(members), n_out, n_real, starts, swaps))
-    return HybridResult(_assemble(cohort, parts), results, seed, list(dict.fromkeys(notes)))
+    return HybridResult(_assemble(cohort, parts), results, seed, list(dict.fromkeys(notes)),
+                        generations if unit == "mosaic" else None)
 
 
 def _mean_segment_snps(position_cm: np.ndarray, variant_contig: np.ndarray, generations: float) -> float:
@@ -370,7 +372,7 @@ def _offspring_names(pop: str, count: int, taken: set) -> list[str]:
 
 def hybridize_file(input, output, *, panel=None, label_column=None, region=None, factor=None,
                    populations=None, balance=False, mode="offspring", unit="genotype",
-                   blocks: BlockSpec | None = None, seed=None, show_progress=False):
+                   blocks: BlockSpec | None = None, seed=None, generations=None, show_progress=False):
     """Read any input, hybridize, write VCF/BCF/PLINK (+panel) or .h5; (HybridResult, paths)."""
     from ..cohort import provenance_record
     from ..io import Region, read_cohort, write_output
@@ -389,9 +391,10 @@ def hybridize_file(input, output, *, panel=None, label_column=None, region=None,
                          region=Region.parse(region) if region else None, show_progress=show_progress)
     spec = blocks or BlockSpec()
     result = hybridize(cohort, factor=factor, blocks=spec, mode=mode, unit=unit, seed=seed,
-                       populations=populations, balance=balance)
+                       populations=populations, balance=balance, generations=generations)
     record = provenance_record("hybridize", {
         "input": str(input), "populations": populations, "balance": balance, "factor": factor, "mode": mode,
-        "unit": unit, "blocks": spec.describe(), "region": region}, seed=result.seed)
+        "unit": unit, "blocks": spec.describe(), "generations": result.generations, "region": region},
+        seed=result.seed)
     paths = write_output(output, result.cohort, provenance=[*cohort.provenance, record], show_progress=show_progress)
     return result, paths

@@ -6,10 +6,15 @@ padded length: a multiple of 4 (paper) or of the critic's two strided stages (te
 
 - "paper": the notebook's networks (see docs and PAPER_NOTES): a dense layer of L/4*256
   units, two upsampling conv stages; critic on the label-weighted one-hot input.
-- "templates" (the cpu preset): LD-aware blocks (never across contigs), each drawn from a
-  codebook of learned block templates by a straight-through Gumbel choice (see docs/gan.md).
-  Its critic reads non-overlapping patches (conv with stride = kernel), then a second
-  strided conv, and is conditioned by projection (Miyato & Koyama 2018).
+- "templates": LD-aware blocks (never across contigs), each drawn from a codebook of learned
+  block templates by a straight-through Gumbel choice (see docs/gan.md); any encoding.
+- "haplotypes" (the cpu preset on phased data): a copying model. Each population owns a
+  codebook of whole training haplotypes; each of a genome's two haplotypes picks a codebook
+  haplotype block by block, and the choice at block b adds a learned bonus to staying on the
+  haplotype chosen at b-1 (a Markov chain: Li & Stephens copying with switch points at the
+  block edges, learned switch rates). The codebook is fixed: every block is a real haplotype.
+  Both template critics read non-overlapping patches (conv with stride = kernel), then a
+  second strided conv, and are conditioned by projection (Miyato & Koyama 2018).
 """
 
 from __future__ import annotations
@@ -95,6 +100,81 @@ class BlockTemplates(layers.Layer):
                 "n_classes": self.n_classes, "length": self.length}
 
 
+class MarkovChoice(layers.Layer):
+    """(batch, 2, blocks, K) choice logits -> straight-through one-hot choices, block by block.
+
+    Block b's logits get ``stay[b-1, k]`` added for the template k chosen at block b-1 (of the
+    same haplotype), so a haplotype keeps copying one codebook haplotype across a block edge
+    with a probability the network learns. Draws are straight-through Gumbel (own seed state).
+    """
+
+    def __init__(self, n_blocks: int, n_templates: int, temperature: float, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.n_blocks, self.n_templates, self.temperature = n_blocks, n_templates, temperature
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def build(self, input_shape):
+        self.stay = self.add_weight(shape=(max(1, self.n_blocks - 1), self.n_templates), initializer="zeros",
+                                    name="stay")
+
+    def call(self, logits):
+        choices, previous = [], None
+        for b in range(self.n_blocks):
+            x = ops.cast(logits[:, :, b], "float32")
+            if previous is not None:
+                x = x + previous * ops.cast(self.stay[b - 1], "float32")
+            previous = straight_through_gumbel(x, self.temperature, self.seed_generator)
+            choices.append(previous)
+        return ops.stack(choices, axis=2)
+
+    def get_config(self):
+        return {**super().get_config(), "n_blocks": self.n_blocks, "n_templates": self.n_templates,
+                "temperature": self.temperature}
+
+
+class HaplotypeTemplates(layers.Layer):
+    """(batch, 2, blocks, K) choices -> (batch, L_padded, 4) logits of the phased classes 2*h0 + h1.
+
+    ``templates`` (blocks, K, longest block) holds ALT logits of each codebook haplotype's
+    block; a genome's two haplotypes are independent given their choices, so the logit of
+    class (a0, a1) is log p(a0) + log p(a1). Fixed (not trained): the codebook is data.
+    """
+
+    def __init__(self, starts, n_templates: int, length: int, **kwargs):
+        super().__init__(**kwargs)
+        self.starts = [int(x) for x in starts]
+        self.n_templates, self.length = n_templates, length
+        sizes = np.diff(self.starts)
+        self.longest = int(sizes.max())
+        self.index = np.concatenate([b * self.longest + np.arange(n) for b, n in enumerate(sizes)]).astype("int32")
+
+    def build(self, input_shape):
+        shape = (len(self.starts) - 1, self.n_templates, self.longest)
+        self.templates = self.add_weight(shape=shape, initializer="zeros", name="templates", trainable=False)
+
+    def call(self, choice):
+        t = ops.einsum("bhnk,nko->bhno", ops.cast(choice, self.templates.dtype), self.templates)
+        t = ops.take(ops.reshape(t, (-1, 2, (len(self.starts) - 1) * self.longest)), self.index, axis=2)
+        one, zero = ops.log_sigmoid(t), ops.log_sigmoid(-t)  # (batch, 2, V)
+        x = ops.stack([zero[:, 0] + zero[:, 1], zero[:, 0] + one[:, 1], one[:, 0] + zero[:, 1],
+                       one[:, 0] + one[:, 1]], axis=-1)
+        pad = self.length - self.starts[-1]
+        if pad:  # padding SNPs: class 0 for sure, as in the padded real data
+            fill = ops.one_hot(ops.zeros((ops.shape(x)[0], pad), "int32"), 4) * 16.0
+            x = ops.concatenate([x, ops.cast(fill, x.dtype)], axis=1)
+        return x
+
+    def set_haplotypes(self, alleles: np.ndarray, rows: np.ndarray, sharpness: float = 8.0) -> None:
+        """Codebook haplotype k = training haplotype ``rows[k]`` (alleles: int8 (H, V), 0/1), in every block."""
+        table = np.zeros(self.templates.shape, dtype="float32")
+        for b, (a, z) in enumerate(zip(self.starts[:-1], self.starts[1:])):
+            table[b, :, : z - a] = (2.0 * alleles[rows, a:z] - 1.0) * sharpness
+        self.templates.assign(table)
+
+    def get_config(self):
+        return {**super().get_config(), "starts": self.starts, "n_templates": self.n_templates, "length": self.length}
+
+
 def build_generator(preset: Preset, n_snps: int, n_labels: int, n_classes: int, *, starts=None,
                     seed: int | None = None) -> keras.Model:
     """noise (noise_dim,), label () -> logits (L_padded, n_classes). ``starts``: the
@@ -102,6 +182,18 @@ def build_generator(preset: Preset, n_snps: int, n_labels: int, n_classes: int, 
     length = padded_length(n_snps, preset)
     noise = keras.Input((preset.noise_dim,), name="noise")
     label = keras.Input((), dtype="int32", name="label")
+    if preset.architecture == "haplotypes":
+        blocks = len(starts) - 1
+        embedded = layers.Flatten()(layers.Embedding(n_labels, preset.label_dim)(label))
+        x = layers.LeakyReLU(0.2)(layers.Dense(preset.hidden)(layers.Concatenate()([noise, embedded])))
+        x = layers.Reshape((2, blocks, preset.templates))(
+            layers.Dense(2 * blocks * preset.templates, kernel_initializer="zeros")(x))
+        prior = layers.Embedding(n_labels, blocks * preset.templates, name="template_prior")(label)
+        prior = layers.Reshape((1, blocks, preset.templates))(prior)  # both haplotypes share it
+        choice = MarkovChoice(blocks, preset.templates, preset.temperature, seed, name="template_choice")(
+            layers.Add()([x, prior]))
+        logits = HaplotypeTemplates(starts, preset.templates, length, name="logits")(choice)
+        return keras.Model([noise, label], logits, name="generator")
     if preset.architecture == "templates":
         blocks = len(starts) - 1
         embedded = layers.Flatten()(layers.Embedding(n_labels, preset.label_dim)(label))

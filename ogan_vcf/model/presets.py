@@ -16,8 +16,9 @@ MODELS = ("offspring", "ppo", "pgcgan")
 
 @dataclass(frozen=True)
 class Preset:
-    """Architecture and schedule. ``architecture`` is "paper" (conv generator, dense
-    first layer of L/4*256 units) or "templates" (a codebook of block templates, see networks.py)."""
+    """Architecture and schedule. ``architecture`` is "paper" (conv generator, dense first layer
+    of L/4*256 units), "templates" (a codebook of block templates) or "haplotypes" (a copying
+    model over a codebook of training haplotypes; phased data only), see networks.py."""
 
     name: str
     architecture: str
@@ -63,13 +64,14 @@ class Preset:
 
 PRESETS = {
     "paper": Preset("paper", "paper", eval_every=10),
-    "cpu": Preset("cpu", "templates", noise_dim=64, label_dim=32, batch_size=64, epochs=8, lr=2e-4,
+    # phased data: the copying model ("haplotypes"); unphased data falls back to genotype "templates"
+    "cpu": Preset("cpu", "haplotypes", noise_dim=64, label_dim=32, batch_size=64, epochs=8, lr=2e-4,
                   critic_lr=1e-4, clip=None, spectral_norm=True, output="gumbel", temperature=0.5, dropout=0.3,
-                  block_snps=400, templates=320),
+                  block_snps=200, templates=1000, codebook="per_population"),
     # the cpu preset's architecture in a size for tests
-    "tiny": Preset("tiny", "templates", noise_dim=8, label_dim=4, batch_size=8, epochs=2, lr=1e-3, critic_lr=1e-3,
+    "tiny": Preset("tiny", "haplotypes", noise_dim=8, label_dim=4, batch_size=8, epochs=2, lr=1e-3, critic_lr=1e-3,
                    clip=None, spectral_norm=True, output="gumbel", temperature=0.5, block_snps=50, hidden=16,
-                   critic_patch=4, critic_filters=(4, 8), templates=12, eval_samples=8),
+                   critic_patch=4, critic_filters=(4, 8), templates=12, codebook="per_population", eval_samples=8),
 }
 
 
