@@ -335,34 +335,66 @@ def report(
     ld_distance: Annotated[int, typer.Option("--ld-distance", help="SNP pairs within this many bp count "
                                              "for LD correlation and decay.")] = 50_000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the samples drawn for pairwise measures.")] = 0,
+    baselines: Annotated[Optional[bool], typer.Option("--baselines/--no-baselines", help="Also score, in the same "
+                                                      "tables, the hybridizer alone on --train and half the "
+                                                      "held-out real genomes \\[default: on with --train when "
+                                                      "some real genomes are not in it].",
+                                                      show_default=False)] = None,
     progress: ProgressOpt = True,
 ) -> None:
     """Compare a synthetic cohort with a real one: closeness, diversity and privacy, per population.
 
     Example: [bold]ogan report full.h5 synth.vcf.gz --synth-panel synth.panel --train train.h5 -o report/[/]
     """
+    from .baselines import SYNTHETIC_LABEL
     from .reporting import report as run
 
     result = run(real, synthetic, output, panel=panel, synth_panel=synth_panel, train=train,
                  train_panel=train_panel, ld_region=ld_region, ld_distance=ld_distance, seed=seed,
-                 show_progress=progress)
+                 baselines=baselines, show_progress=progress)
     met = result.metrics
+    sets = [(label.split(" (")[0], m) for label, m in  # short labels: "synthetic", "hybridizer only", ...
+            [(SYNTHETIC_LABEL, met), *((b["label"], b) for b in met.get("baselines", {}).values())]]
+    grouped = len(sets) > 1  # one row per set, the population named on its first
+
+    def set_rows(table, groups, get, cells):
+        """Rows of ``table``: per group (population), ``cells(get(metrics, group))`` of each set that has it."""
+        for group in groups:
+            present = [(label, get(m, group)) for label, m in sets if get(m, group)]
+            for i, (label, row) in enumerate(present):
+                table.add_row(group if i == 0 else "", *([label] if grouped else []), *cells(row),
+                              end_section=grouped and i == len(present) - 1)
+
     sites = met["sites"]
     table = Table(title=f"report: {output}/report.html  (shared sites {sites['shared']} of {sites['real']} real, "
                         f"{sites.get('flipped', 0)} with REF/ALT flipped)", title_justify="left", title_style="bold")
     keys = ("maf_r", "ld_r", "label_accuracy", "diversity_ratio", "heterozygosity_ratio", "duplicate_fraction")
     table.add_column("population")
+    if grouped:
+        table.add_column("set")
     for header in ("n", "MAF r", "LD r", "label acc.", "diversity", "het.", "duplicates"):
         table.add_column(header, justify="right")
-    rows = {**met["per_population"], "overall": met["overall"]}
-    for pop, values in rows.items():
-        table.add_row(pop, str(values["n_synthetic"]), *(_fmt(values.get(k)) for k in keys))
+    set_rows(table, [*met["per_population"], "overall"],
+             lambda m, group: m["overall"] if group == "overall" else m["per_population"].get(group),
+             lambda values: (str(values["n_synthetic"]), *(_fmt(values.get(k)) for k in keys)))
+    if grouped:
+        table.caption = ("baselines, scored the same way: hybridizer only = PPO offspring of --train; held-out "
+                         "real = half the real genomes not in --train, scored as if synthetic")
     console.print(table)
     if "privacy" in met:
         p = met["privacy"]
-        console.print(_table("privacy audit (pooled over populations)", [(k, _fmt(p.get(k))) for k in (
-            "exact_copy_fraction", "dcr_ratio", "aa_ts", "membership_auc", "max_kinship",
-            "longest_shared_run_snps", "n_holdout")]))
+        pooled = ("exact_copy_fraction", "dcr_ratio", "aa_ts", "membership_auc", "max_kinship",
+                  "longest_shared_run_snps", "n_holdout")
+        if grouped:
+            privacy = Table(title="privacy audit (pooled over populations)", title_justify="left", title_style="bold")
+            privacy.add_column("")
+            for label, _ in sets:
+                privacy.add_column(label, justify="right")
+            for k in pooled:
+                privacy.add_row(k, *(_fmt((m.get("privacy") or {}).get(k)) for _, m in sets))
+            console.print(privacy)
+        else:
+            console.print(_table("privacy audit (pooled over populations)", [(k, _fmt(p.get(k))) for k in pooled]))
         if p.get("per_population"):
             def with_interval(row, key):
                 value, interval = row.get(key), row.get(f"{key}_interval")
@@ -372,11 +404,14 @@ def report(
             audit = Table(title="privacy audit within each population (95% intervals)", title_justify="left",
                           title_style="bold")
             audit.add_column("population")
+            if grouped:
+                audit.add_column("set")
             for header in ("n", "privacy loss", "MIA nearest AUC", "MIA allele-freq. AUC"):
                 audit.add_column(header, justify="right")
-            for pop, row in p["per_population"].items():
-                audit.add_row(pop, str(row["n"]), *(with_interval(row, k) for k in (
-                    "privacy_loss", "mia_nearest_auc", "mia_frequency_lr_auc")))
+            set_rows(audit, p["per_population"],
+                     lambda m, pop: ((m.get("privacy") or {}).get("per_population") or {}).get(pop),
+                     lambda row: (str(row["n"]), *(with_interval(row, k) for k in (
+                         "privacy_loss", "mia_nearest_auc", "mia_frequency_lr_auc"))))
             console.print(audit)
         for concern in p["concerns"]:
             console.print(f"[bold red]privacy concern:[/] {concern}", highlight=False)

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .baselines import ROW_LABELS
 from .cohort import atomic_path
 from .errors import InputError, Interrupted
 from .model.presets import MODELS
@@ -219,7 +220,7 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
 
             synth_panel = None if synth.suffix == ".h5" else panel_path_for(synth)
             return report(cohort_h5, synth, report_dir, synth_panel=synth_panel, train=training, seed=seed,
-                          show_progress=show_progress).paths
+                          baselines=False, show_progress=show_progress).paths  # the pipeline reports its own
 
         runner.step(name, {"seed": seed}, [after, data_step], [report_dir / "metrics.json",
                                                               report_dir / "report.html"], work)
@@ -320,20 +321,17 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
     return summary
 
 
-ROW_LABELS = {"hybridizer": "hybridizer only (baseline)", "heldout": "held-out real (baseline)"}
-
-
 def write_hybridizer_baseline(training, output: Path, *, n: int, block_size: int | None, seed: int,
                               show_progress: bool = False) -> list[str]:
     """The hybridizer alone on the training data: ``n`` PPO offspring per population (no real genome)."""
+    from .baselines import hybridizer_only
     from .cohort import load, provenance_record
-    from .hybridizer import BlockSpec, hybridize
+    from .hybridizer import BlockSpec
     from .io import write_output
 
     cohort = load(training)
     spec = BlockSpec(size=block_size) if block_size else BlockSpec()
-    result = hybridize(cohort, sizes=dict.fromkeys(cohort.samples.population_counts(), n), mode="ppo",
-                       blocks=spec, seed=seed)
+    result = hybridizer_only(cohort, dict.fromkeys(cohort.samples.population_counts(), n), blocks=spec, seed=seed)
     record = provenance_record("pipeline baseline hybridizer", {"training": str(training), "n": n, "mode": "ppo",
                                                                 "blocks": spec.describe()}, seed=seed)
     output.parent.mkdir(exist_ok=True)
@@ -343,17 +341,12 @@ def write_hybridizer_baseline(training, output: Path, *, n: int, block_size: int
 def write_heldout_half(heldout, output: Path, *, seed: int) -> list[str]:
     """A random half of each population's held-out real genomes (at least one): scored as if synthetic,
     while the report keeps the other half as the held-out yardstick of the privacy audit."""
-    import numpy as np
-
+    from .baselines import heldout_half
     from .cohort import load, save
 
-    cohort = load(heldout)
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 12]))
-    pops = cohort.samples.populations
-    rows = [np.sort(rng.permutation(np.flatnonzero(pops == p))[:max(1, int((pops == p).sum()) // 2)])
-            for p in cohort.samples.population_counts()]
+    half = heldout_half(load(heldout), seed=seed)
     output.parent.mkdir(exist_ok=True)
-    save(cohort.take_samples(np.concatenate(rows)), output)
+    save(half, output)
     return [str(output)]
 
 

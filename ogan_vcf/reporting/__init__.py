@@ -87,7 +87,7 @@ def _population_metrics(real: Genomes, synth: Genomes, pairs, limits, rng):
 
 def compute_metrics(real: Cohort, synthetic: Cohort, train: Cohort | None = None, *, ld_distance: int = 50_000,
                     ld_window: tuple[int, int] | None = None, seed: int = 0, limits: dict | None = None,
-                    show_progress: bool = False) -> tuple[dict, PlotData, list[str]]:
+                    show_progress: bool = False, progress_label: str = "report") -> tuple[dict, PlotData, list[str]]:
     """The metrics dict, the figure data, and notes, for real vs synthetic (and training)."""
     from .._progress import progress_bar
 
@@ -112,7 +112,7 @@ def compute_metrics(real: Cohort, synthetic: Cohort, train: Cohort | None = None
               "encoding": "phased-4" if phased else "dosage-3", "sampling": {}, "per_population": {}}
     plot = PlotData(populations=populations, maf={})
     steps = 6 + len(populations) + (train is not None)
-    with progress_bar("report", steps, show=show_progress) as bar:
+    with progress_bar(progress_label, steps, show=show_progress) as bar:
         pairs = m.near_pairs(contig, position, ld_distance, limits["ld_pairs"], rng)
         result["overall"], plot.maf["overall"], r_pairs = _population_metrics(R, S, pairs, limits, rng)
         _ld_figures(R, S, pairs, r_pairs, real.contig_id, contig, position, ld_distance, ld_window, plot)
@@ -314,6 +314,63 @@ def _sampling_note(result: dict, limits: dict, n_pairs: int) -> dict:
     return note
 
 
+def compute_baselines(real: Cohort, synthetic: Cohort, train: Cohort, *, ld_distance: int = 50_000, seed: int = 0,
+                      limits: dict | None = None, shared_notes=(), show_progress: bool = False
+                      ) -> tuple[dict, list[str]]:
+    """The baselines of ``synthetic`` (``baselines.ROW_LABELS``), each scored by ``compute_metrics`` exactly
+    as ``synthetic`` is: against ``real`` and ``train``, with the same seed, on the real sites that
+    ``synthetic`` shares.
+
+    - ``hybridizer``: PPO offspring of ``train``, as many per population as ``synthetic`` has (LD-aware
+      blocks); skipped, with a note naming the reason, when the hybridizer refuses;
+    - ``heldout``: half of each population's real genomes that are not in ``train`` (the other half
+      stays the audit's held-out yardstick); skipped when every real genome is in ``train``.
+
+    Returns {key: {"label": ..., **metrics without schema_version}} and notes, each prefixed with
+    its set's label; a note already in ``shared_notes`` (the synthetic set's) is not repeated.
+    """
+    from ..baselines import ROW_LABELS, heldout_half, heldout_rows, hybridizer_only
+
+    shared = match_sites(real, synthetic).a
+    notes: list[str] = []
+    sets: dict[str, Cohort] = {}
+    label = ROW_LABELS["hybridizer"]
+    have = train.samples.population_counts()
+    wanted = synthetic.samples.population_counts()
+    sizes = {p: n for p, n in wanted.items() if p in have}
+    if set(wanted) - set(sizes):
+        notes.append(f"{label}: no offspring for {', '.join(p for p in wanted if p not in have)} "
+                     "(not in the training cohort)")
+    try:
+        if not sizes:
+            raise InputError("no population of the synthetic cohort is in the training cohort")
+        hybrid = hybridizer_only(train, sizes, seed=seed)
+        sets["hybridizer"] = hybrid.cohort
+        notes += [f"{label}: {n}" for n in hybrid.notes]
+    except InputError as e:
+        notes.append(f"{label}: skipped ({e})")
+    rows = heldout_rows(real, train)
+    if len(rows):
+        sets["heldout"] = heldout_half(real.take_samples(rows), seed=seed)
+    else:
+        notes.append(f"{ROW_LABELS['heldout']}: skipped (every real genome is in the training cohort)")
+    out = {}
+    for key, cohort in sets.items():
+        met, _, more = compute_metrics(real, _on_sites(real, cohort, shared), train, ld_distance=ld_distance,
+                                       seed=seed, limits=limits, show_progress=show_progress,
+                                       progress_label=f"baseline {key}")
+        met.pop("schema_version")
+        out[key] = {"label": ROW_LABELS[key], **met}
+        notes += [f"{ROW_LABELS[key]}: {n}" for n in more if n not in shared_notes]
+    return out, notes
+
+
+def _on_sites(real: Cohort, cohort: Cohort, shared: np.ndarray) -> Cohort:
+    """``cohort`` at the sites it shares with ``real`` among real's sites ``shared`` (int64 indices)."""
+    match = match_sites(real, cohort)
+    return cohort.take_variants(np.sort(match.b[np.isin(match.a, shared)]))
+
+
 @dataclass
 class ReportResult:
     """What ``report`` wrote and measured."""
@@ -324,13 +381,21 @@ class ReportResult:
 
 
 def report(real, synthetic, out_dir, *, panel=None, synth_panel=None, train=None, train_panel=None,
-           ld_region: str | None = None, ld_distance: int = 50_000, seed: int = 0,
+           ld_region: str | None = None, ld_distance: int = 50_000, seed: int = 0, baselines: bool | None = None,
            show_progress: bool = False) -> ReportResult:
-    """Read the inputs, compute the metrics, write report.html, metrics.json and figures/*.png."""
+    """Read the inputs, compute the metrics, write report.html, metrics.json and figures/*.png.
+
+    ``baselines`` (``compute_baselines``: the hybridizer alone, held-out real genomes) are scored
+    beside the synthetic set; None: when ``train`` is given and some real genomes are not in it.
+    """
+    from ..baselines import heldout_rows
     from ..io import Region, read_cohort
     from .html import write_metrics_json, write_report
     from .plots import save_figures
 
+    if baselines and not train:
+        raise InputError("--baselines needs --train: the baselines are made from the training cohort and "
+                         "audited against it")
     out_dir = Path(out_dir)
     real_c = read_cohort(real, panel=panel)
     synth_c = read_cohort(synthetic, panel=synth_panel, panel_role="the synthetic cohort's panel")
@@ -339,8 +404,17 @@ def report(real, synthetic, out_dir, *, panel=None, synth_panel=None, train=None
     window = _window(real_c, synth_c, Region.parse(ld_region)) if ld_region else None
     metrics, plot, notes = compute_metrics(real_c, synth_c, train_c, ld_distance=ld_distance, ld_window=window,
                                            seed=seed, show_progress=show_progress)
-    if train is None:
+    if train_c is None:
         notes.append("no training cohort given: the privacy audit was skipped")
+        if baselines is None:
+            notes.append("no baselines: they are made from the training cohort (--train)")
+    elif baselines is None and not len(heldout_rows(real_c, train_c)):
+        notes.append("no baselines: every real genome is in the training cohort, so none is held out to score "
+                     "(--baselines scores the hybridizer alone)")
+    elif baselines is not False:
+        metrics["baselines"], more = compute_baselines(real_c, synth_c, train_c, ld_distance=ld_distance, seed=seed,
+                                                       shared_notes=notes, show_progress=show_progress)
+        notes.extend(more)
     os.makedirs(out_dir / "figures", exist_ok=True)
     figures = save_figures(plot, out_dir / "figures")
     inputs = {"real": str(real), "synthetic": str(synthetic), **({"train": str(train)} if train else {})}

@@ -219,7 +219,10 @@ tbody tr:nth-child(even) { background: var(--zebra); }
 td.good, td.warn, td.bad { font-weight: 600; }
 td.text, th.text { text-align: left; }
 td.text { color: var(--muted); }
+td.set { white-space: nowrap; }
 tr.overall td { font-weight: 600; border-top: 2px solid var(--line); }
+tr.group td { border-top: 2px solid var(--line); }
+tr.overall.baseline td { border-top: 1px solid var(--line); }
 caption { caption-side: top; text-align: left; font-weight: 600; padding: 0 0 6px; white-space: nowrap; }
 .tables { display: flex; flex-wrap: wrap; gap: 28px; align-items: flex-start; }
 .figures { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 0 28px; }
@@ -298,7 +301,10 @@ def _headline(metrics: dict) -> str:
     overall = metrics.get("overall") or {}
     parts = ['<section id="headline"><h2>Headline</h2><p class="legend">Overall numbers. Green: as '
              "expected of a faithful generator; amber: worth a look; red: a problem. Each card states "
-             "its ideal and thresholds.</p><h3>Fidelity</h3><div class=\"cards\">",
+             "its ideal and thresholds."
+             + (' The cards show the synthetic cohort; the baselines stand beside it in the <a href="#populations">'
+                "tables</a>." if metrics.get("baselines") else "")
+             + "</p><h3>Fidelity</h3><div class=\"cards\">",
              "".join(_card(k, overall) for k in _FIDELITY_CARDS), "</div>"]
     privacy = metrics.get("privacy")
     if privacy is not None:
@@ -319,23 +325,51 @@ def _column(key: str) -> str:
     return spec.short or spec.label
 
 
+def _sets(metrics: dict) -> list[tuple[str, dict]]:
+    """(label, metrics) of the report's synthetic set, then of each baseline (metrics.json ``baselines``)."""
+    from ..baselines import SYNTHETIC_LABEL
+
+    baselines = metrics.get("baselines") or {}
+    return [(SYNTHETIC_LABEL, metrics), *((b.get("label", key), b) for key, b in baselines.items())]
+
+
+def _baseline_legend(metrics: dict) -> str:
+    if not metrics.get("baselines"):
+        return ""
+    return ('<p class="legend">One row per set, each scored the same way with the same seed: the synthetic '
+            "cohort of this report; <em>hybridizer only</em>: PPO offspring of the training set, as many per "
+            "population (what the hybridizer gives without a network); <em>held-out real</em>: half of the real "
+            "genomes not in the training set, scored as if synthetic (what a perfect generator gets; the other "
+            "half is the privacy audit's held-out yardstick).</p>")
+
+
 def _population_table(metrics: dict) -> str:
-    overall = metrics.get("overall") or {}
-    rows = {**(metrics.get("per_population") or {}), "overall": overall}
+    sets = _sets(metrics)
+    rows = []  # (population, set label, row, the set's overall row)
+    for name in [*(metrics.get("per_population") or {}), "overall"]:
+        for label, met in sets:
+            overall = met.get("overall") or {}
+            row = overall if name == "overall" else (met.get("per_population") or {}).get(name)
+            if row is not None:
+                rows.append((name, label, row, overall))
     order = list(_METRICS)
-    keys = sorted(dict.fromkeys(k for row in rows.values() for k in row),
+    keys = sorted(dict.fromkeys(k for row in rows for k in row[2]),
                   key=lambda k: order.index(k) if k in order else len(order))
     head = "".join(f'<th title="{_e(k)}">{_e(_column(k))}</th>' for k in keys)
-    reference = {"label_accuracy_real": overall.get("label_accuracy_real")}  # when a row lacks its own
     body = []
-    for name, row in rows.items():
-        context = {**reference, **row}
+    for i, (name, label, row, overall) in enumerate(rows):
+        context = {"label_accuracy_real": overall.get("label_accuracy_real"), **row}  # when a row lacks its own
         cells = "".join(f'<td class="{_rating(k, row.get(k), context)}">{_e(_fmt(k, row.get(k)))}</td>'
                         for k in keys)
-        css = ' class="overall"' if name == "overall" else ""
-        body.append(f"<tr{css}><td>{_e(name)}</td>{cells}</tr>")
-    return ('<section id="populations"><h2>Per population</h2><div class="table-wrap"><table>'
-            f"<thead><tr><th>Population</th>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
+        first = len(sets) > 1 and i > 0 and name != rows[i - 1][0]  # the first row of a population
+        css = [c for c, on in (("overall", name == "overall"), ("group", first), ("baseline", label != sets[0][0]))
+               if on]
+        css = f' class="{" ".join(css)}"' if css else ""
+        set_cell = f'<td class="text set">{_e(label)}</td>' if len(sets) > 1 else ""
+        body.append(f"<tr{css}><td>{_e(name)}</td>{set_cell}{cells}</tr>")
+    set_head = '<th class="text">Set</th>' if len(sets) > 1 else ""
+    return (f'<section id="populations"><h2>Per population</h2>{_baseline_legend(metrics)}<div class="table-wrap">'
+            f"<table><thead><tr><th>Population</th>{set_head}{head}</tr></thead><tbody>{''.join(body)}</tbody>"
             "</table></div></section>")
 
 
@@ -350,18 +384,28 @@ def _gmm_tables(metrics: dict) -> str:
     gmm = metrics.get("gmm")
     if not gmm:
         return '<section id="gmm"><h2>GMM tables</h2><p class="muted">Not computed.</p></section>'
-    real, synthetic = gmm.get("real") or [], gmm.get("synthetic") or []
-    table2 = [[f"component {i + 1}", r.get("mean"), r.get("weight"), s.get("mean"), s.get("weight")]
-              for i, (r, s) in enumerate(zip(real, synthetic))]
-    emd = [[f"component {i + 1}", v] for i, v in enumerate(gmm.get("normalized_emd") or [])]
-    rmse = [[f"component {i + 1}", v] for i, v in enumerate(gmm.get("rmse") or [])]
-    header2 = ["", "real mean", "real weight", "synthetic mean", "synthetic weight"]
+    sets = [(label, met.get("gmm") or {}) for label, met in _sets(metrics)]
+    names = ["synthetic"] if len(sets) == 1 else [label for label, _ in sets]
+    real = gmm.get("real") or []
+    table2 = [[f"component {i + 1}", r.get("mean"), r.get("weight"),
+               *((_at(g.get("synthetic"), i) or {}).get(k) for _, g in sets for k in ("mean", "weight"))]
+              for i, r in enumerate(real)]
+    emd = [[f"component {i + 1}", *(_at(g.get("normalized_emd"), i) for _, g in sets)]
+           for i in range(len(gmm.get("normalized_emd") or []))]
+    rmse = [[f"component {i + 1}", *(_at(g.get("rmse"), i) for _, g in sets)]
+            for i in range(len(gmm.get("rmse") or []))]
+    header2 = ["", "real mean", "real weight", *(f"{n} {k}" for n in names for k in ("mean", "weight"))]
     return ('<section id="gmm"><h2>GMM tables</h2><p class="muted">A 2-component diagonal Gaussian '
             "mixture fitted to the genotype codes of each cohort, as in the paper; synthetic components "
             'are matched to real ones.</p><div class="tables">'
             + _table("Table 2. Component average mean and weight", header2, table2)
-            + _table("Table 3. Normalized EMD", ["", "EMD"], emd)
-            + _table("Table 4. RMSE", ["", "RMSE"], rmse) + "</div></section>")
+            + _table("Table 3. Normalized EMD", ["", *(["EMD"] if len(sets) == 1 else names)], emd)
+            + _table("Table 4. RMSE", ["", *(["RMSE"] if len(sets) == 1 else names)], rmse) + "</div></section>")
+
+
+def _at(values, i: int):
+    """``values[i]``, None when ``values`` is missing or shorter."""
+    return values[i] if values and i < len(values) else None
 
 
 def _image(path: Path, alt: str) -> str:
@@ -397,21 +441,26 @@ def _privacy(metrics: dict, figures: dict[str, Path]) -> str:
         verdict = f'<div class="verdict bad">Privacy concerns flagged by these tests:<ul>{items}</ul></div>'
     else:
         verdict = '<div class="verdict good">No privacy concern was flagged by these tests.</div>'
+    sets = [(label, met["privacy"]) for label, met in _sets(metrics) if met.get("privacy")]
     rows = []
-    for key, value in privacy.items():
+    for key in dict.fromkeys(k for _, p in sets for k in p):
         spec = _METRICS.get(key, _Metric(key, ""))
         if key not in ("concerns", "per_population"):
-            rows.append(f'<tr><td>{_e(spec.label)}</td><td class="{_rating(key, value, privacy)}">'
-                        f'{_e(_fmt(key, value))}</td><td class="text">{_e(spec.ideal)}</td>'
+            values = "".join(f'<td class="{_rating(key, p.get(key), p)}">{_e(_fmt(key, p.get(key)))}</td>'
+                             for _, p in sets)
+            rows.append(f'<tr><td>{_e(spec.label)}</td>{values}<td class="text">{_e(spec.ideal)}</td>'
                         f'<td class="text">{_e(spec.explain)}</td></tr>')
-    table = ('<div class="table-wrap"><table><thead><tr><th>Measure</th><th>Value</th>'
+    columns = "<th>Value</th>" if len(sets) == 1 else "".join(f"<th>{_e(label)}</th>" for label, _ in sets)
+    table = (f'<div class="table-wrap"><table><thead><tr><th>Measure</th>{columns}'
              '<th class="text">Ideal</th><th class="text">Meaning</th></tr></thead>'
              f"<tbody>{''.join(rows)}</tbody></table></div>")
     figs = "".join(_figure(n, figures[n]) for n in _PRIVACY_FIGURES if n in figures)
     figs = f'<div class="figures">{figs}</div>' if figs else ""
     pooled = ('<h3>Pooled over all populations</h3><p class="legend">Training genomes of every population '
-              "against every held-out genome and every synthetic genome.</p>")
-    return (f'<section id="privacy"><h2>Privacy audit</h2>{verdict}{_population_privacy(privacy)}{pooled}{table}'
+              "against every held-out genome and every synthetic genome"
+              + (" (one column per set; the verdict above is the synthetic cohort's)" if len(sets) > 1 else "")
+              + ".</p>")
+    return (f'<section id="privacy"><h2>Privacy audit</h2>{verdict}{_population_privacy(metrics)}{pooled}{table}'
             f"{figs}</section>")
 
 
@@ -439,17 +488,20 @@ def _segment_medians(row: dict) -> str:
     return f"<td>{synthetic} ({held})</td>"
 
 
-def _population_privacy(privacy: dict) -> str:
-    """The audit within each population with held-out genomes (metrics.json privacy.per_population)."""
-    audits = privacy.get("per_population")
+def _population_privacy(metrics: dict) -> str:
+    """The audit within each population with held-out genomes (metrics.json privacy.per_population),
+    one row per set (the synthetic cohort, then each baseline) and population."""
+    audits = (metrics.get("privacy") or {}).get("per_population")
     if not audits:
         return ""
-    head = ["Population", "n", "AA_TS train", "AA_TS held-out", "Privacy loss", "MIA nearest AUC",
-            "MIA allele-freq. AUC", "DCR ratio", "Copies", "Max kinship", "First-degree share",
+    sets = [(label, (met.get("privacy") or {}).get("per_population") or {}) for label, met in _sets(metrics)]
+    head = ["Population", *(["Set"] if len(sets) > 1 else []), "n", "AA_TS train", "AA_TS held-out", "Privacy loss",
+            "MIA nearest AUC", "MIA allele-freq. AUC", "DCR ratio", "Copies", "Max kinship", "First-degree share",
             "Longest shared run", "Shared segment median"]
     body = []
-    for pop, row in audits.items():
-        cells = [f"<td>{_e(pop)}</td>", f"<td>{_e(_fmt('n', row.get('n')))}</td>",
+    for pop, label, row in [(pop, label, a[pop]) for pop in audits for label, a in sets if pop in a]:
+        cells = [f"<td>{_e(pop)}</td>", *([f'<td class="text set">{_e(label)}</td>'] if len(sets) > 1 else []),
+                 f"<td>{_e(_fmt('n', row.get('n')))}</td>",
                  *(_with_interval(k, row) for k in ("aa_ts_train", "aa_ts_holdout", "privacy_loss", "mia_nearest_auc",
                                                     "mia_frequency_lr_auc", "dcr_ratio")),
                  f'<td class="{_rating("exact_copy_fraction", row.get("exact_copy_fraction"), row)}">'
@@ -458,9 +510,11 @@ def _population_privacy(privacy: dict) -> str:
                  _yardstick("first_degree_fraction", row, row.get("first_degree_fraction_holdout")),
                  _yardstick("longest_shared_run_snps", row, row.get("longest_shared_run_holdout")),
                  _segment_medians(row)]
-        body.append(f"<tr>{''.join(cells)}</tr>")
-    header = "".join(f"<th>{_e(h)}</th>" for h in head)
-    return ('<h3 id="privacy-populations">Within each population</h3><p class="legend">For each population with '
+        css = "" if len(sets) == 1 else ' class="group"' if label == sets[0][0] else ' class="baseline"'
+        body.append(f"<tr{css}>{''.join(cells)}</tr>")
+    header = "".join(f'<th class="text">{_e(h)}</th>' if h == "Set" else f"<th>{_e(h)}</th>" for h in head)
+    return ('<h3 id="privacy-populations">Within each population</h3>' + _baseline_legend(metrics)
+            + '<p class="legend">For each population with '
             "held-out genomes: its training genomes (members) against its held-out genomes (non-members) and its "
             "synthetic genomes, n of each drawn at random. Below a value: its 95% bootstrap interval. In "
             "parentheses: the same measure for held-out real genomes against the members (the yardstick). "
