@@ -12,7 +12,8 @@ unphased, as array calls are), and Beagle 5 imputes them from each reference pan
        (hybridizer.vcf.gz, written by `ogan pipeline`), when found beside --synthetic
     h  the hybridizer baseline alone (PPO offspring of the training set), when found
 
-Beagle runs with `nthreads` and `seed` and no genetic map (it then assumes 1 cM = 1 Mb). Only
+Beagle runs with `nthreads` and `seed`, and with `map=` when --map names a PLINK-format genetic map
+(without one it assumes 1 cM = 1 Mb). Only
 masked SNPs are scored, per population and MAF bin (MAF in that population of the full
 cohort): aggregate dosage r^2 (squared Pearson between the true ALT dosage and Beagle's DS
 over every target genotype in the bin) and the concordance of Beagle's GT with the truth.
@@ -152,12 +153,14 @@ def merge(out: Path, *vcfs: Path) -> Path:
     return out
 
 
-def beagle(ref: Path, gt: Path, out: Path, *, nthreads: int, seed: int) -> dict:
-    """Run Beagle 5; the exact message on failure, warnings and the wall time on success."""
+def beagle(ref: Path, gt: Path, out: Path, *, nthreads: int, seed: int, genetic_map: Path | None = None) -> dict:
+    """Run Beagle 5 (with ``map=`` when a PLINK-format genetic map is given); the exact message on
+    failure, warnings and the wall time on success."""
     exe = shutil.which("beagle")
     if exe is None:
         sys.exit("beagle is not on PATH (Debian: apt-get install beagle)")
     command = [exe, f"ref={ref}", f"gt={gt}", f"out={out}", f"nthreads={nthreads}", f"seed={seed}"]
+    command += [f"map={genetic_map}"] if genetic_map else []
     t = time.perf_counter()
     run = subprocess.run(command, capture_output=True, text=True)
     wall = time.perf_counter() - t
@@ -298,7 +301,8 @@ def build_panels(train, full, target_ids: list[str], models: dict, vcf_dir: Path
 
 
 def impute_all(refs: dict, info: dict, gt_vcf: Path, full, target_ids: list[str], masked: np.ndarray,
-               beagle_dir: Path, *, nthreads: int, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+               beagle_dir: Path, *, nthreads: int, seed: int, genetic_map: Path | None = None
+               ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Beagle with each panel; {key: (DS, GT ALT count)}, both (V, T) on the full cohort's SNPs."""
     from ogan_vcf.reporting.sites import site_keys
 
@@ -307,7 +311,7 @@ def impute_all(refs: dict, info: dict, gt_vcf: Path, full, target_ids: list[str]
     for key, ref in refs.items():
         print(f"beagle: panel {key} ({info[key]['name']}, {info[key]['n_ref']} genomes)", file=sys.stderr,
               flush=True)
-        info[key] |= beagle(ref, gt_vcf, beagle_dir / key, nthreads=nthreads, seed=seed)
+        info[key] |= beagle(ref, gt_vcf, beagle_dir / key, nthreads=nthreads, seed=seed, genetic_map=genetic_map)
         info[key]["ref"] = str(ref)
         ds, gt, imp = read_imputed(beagle_dir / f"{key}.vcf.gz", keys, target_ids)
         present = ~np.isnan(ds[:, 0])
@@ -337,7 +341,8 @@ def score_all(truth: np.ndarray, imputed: dict, targets: dict[str, np.ndarray], 
 
 
 def run(paths: dict[str, Path], *, synthetic_panel: Path | None, n_targets: int, keep_every: int, out: Path,
-        seed: int, beagle_seed: int, nthreads: int, panels: str = "a,b,c,s,h,d") -> dict:
+        seed: int, beagle_seed: int, nthreads: int, panels: str = "a,b,c,s,h,d", genetic_map: Path | None = None
+        ) -> dict:
     """Choose and mask the targets, build the panels, impute with each, score; writes imputation.json."""
     vcf_dir, beagle_dir = out / "vcf", out / "beagle"
     vcf_dir.mkdir(parents=True, exist_ok=True)
@@ -358,7 +363,7 @@ def run(paths: dict[str, Path], *, synthetic_panel: Path | None, n_targets: int,
     info = {k: info[k] for k in refs}
     masked = np.arange(full.n_variants) % keep_every != 0
     imputed = impute_all(refs, info, gt_vcf, full, target_ids, masked, beagle_dir, nthreads=nthreads,
-                         seed=beagle_seed)
+                         seed=beagle_seed, genetic_map=genetic_map)
     result = {
         "inputs": {k: str(v) for k, v in paths.items()}, "seed": seed, "beagle_seed": beagle_seed,
         "keep_every": keep_every,
@@ -366,7 +371,9 @@ def run(paths: dict[str, Path], *, synthetic_panel: Path | None, n_targets: int,
         "targets": {p: [str(s) for s in heldout.samples.ids[i]] for p, i in targets.items()},
         "heldout_haplotype_windows": haplotype_windows(train, heldout, list(targets)),
         "panels": info, "scores": score_all(truth, imputed, targets, maf_by_population(full), masked, seed),
-        "note": "no genetic map: Beagle assumes 1 cM = 1 Mb; r2 is aggregate dosage r^2 over masked SNPs",
+        "genetic_map": str(genetic_map) if genetic_map else None,
+        "note": ("Beagle map=" + str(genetic_map) if genetic_map else "no genetic map: Beagle assumes 1 cM = 1 Mb")
+                + "; r2 is aggregate dosage r^2 over masked SNPs",
     }
     (out / "imputation.json").write_text(json.dumps(result, indent=1))
     return result
@@ -425,6 +432,8 @@ def main() -> None:
                         help="targets keep every Nth SNP; the rest is masked")
     parser.add_argument("--panels", default="a,b,c,s,h,d", help="which panels to impute with")
     parser.add_argument("--nthreads", type=int, default=2)
+    parser.add_argument("--map", type=Path, help="PLINK-format genetic map for Beagle's map= (default: none, "
+                        "Beagle assumes 1 cM = 1 Mb)")
     parser.add_argument("--seed", type=int, default=1, help="chooses the targets; Beagle's seed by default")
     parser.add_argument("--beagle-seed", type=int, default=None, help="Beagle's seed= [--seed]")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out" / "imputation")
@@ -433,7 +442,7 @@ def main() -> None:
     print(table(run(paths, synthetic_panel=args.synthetic_panel, n_targets=args.targets,
                     keep_every=args.keep_every, out=args.out, seed=args.seed,
                     beagle_seed=args.seed if args.beagle_seed is None else args.beagle_seed,
-                    nthreads=args.nthreads, panels=args.panels)))
+                    nthreads=args.nthreads, panels=args.panels, genetic_map=args.map)))
 
 
 if __name__ == "__main__":

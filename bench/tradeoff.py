@@ -64,7 +64,8 @@ def ld_breaks_per_mb(real: np.ndarray, synthetic: np.ndarray, position: np.ndarr
     return float(np.sum(drop >= BREAK_DROP) / span)
 
 
-def candidates(train, study: Path, *, generations, block_scales, n: int, seed: int, out: Path) -> dict[str, dict]:
+def candidates(train, study: Path, *, generations, block_scales, n: int, seed: int, out: Path,
+               genetic_map: Path | None = None) -> dict[str, dict]:
     """{name: {"path": VCF, "kind": ..., "knob": ...}}: hybridizer sets written under ``out``, model files found."""
     from ogan_vcf import hybridize
     from ogan_vcf.hybridizer import BlockSpec
@@ -77,7 +78,8 @@ def candidates(train, study: Path, *, generations, block_scales, n: int, seed: i
                                     "make": dict(unit="genotype", blocks=BlockSpec(min_snps=lo, max_snps=hi))}
     for g in generations:
         found[f"mosaic g={g:g}"] = {"kind": "hybridizer, mosaic", "knob": g,
-                                    "make": dict(unit="mosaic", generations=g)}
+                                    "make": dict(unit="mosaic", generations=g,
+                                                 blocks=BlockSpec(genetic_map=str(genetic_map) if genetic_map else None))}
     for name, spec in found.items():
         path = out / "vcf" / f"{name.replace(' ', '_').replace('=', '')}.vcf.gz"
         t0 = time.perf_counter()
@@ -95,7 +97,7 @@ def candidates(train, study: Path, *, generations, block_scales, n: int, seed: i
 
 
 def evaluate(study: Path, out: Path, *, generations, block_scales, n: int, n_targets: int, keep_every: int,
-             seed: int, nthreads: int) -> dict:
+             seed: int, nthreads: int, genetic_map: Path | None = None) -> dict:
     from ogan_vcf.reporting import compute_metrics
 
     (out / "vcf").mkdir(parents=True, exist_ok=True)
@@ -110,14 +112,15 @@ def evaluate(study: Path, out: Path, *, generations, block_scales, n: int, n_tar
     gt_vcf = imp.write_vcf(out / "vcf" / "targets.vcf.gz", imp.masked_targets(heldout, index, keep_every))
     masked = np.arange(full.n_variants) % keep_every != 0
     maf = imp.maf_by_population(full)
-    sets = candidates(train, study, generations=generations, block_scales=block_scales, n=n, seed=seed, out=out)
+    sets = candidates(train, study, generations=generations, block_scales=block_scales, n=n, seed=seed, out=out,
+                      genetic_map=genetic_map)
     refs = {"a": imp.write_vcf(out / "vcf" / "train.vcf.gz", train)}
     info = {"a": {"name": "real training panel", "n_ref": train.n_samples}}
     for i, (name, spec) in enumerate(sets.items()):
         refs[f"p{i}"] = spec["path"]
         info[f"p{i}"] = {"name": name, "n_ref": spec["n_ref"]}
     imputed = imp.impute_all(refs, info, gt_vcf, full, target_ids, masked, out / "beagle", nthreads=nthreads,
-                             seed=seed)
+                             seed=seed, genetic_map=genetic_map)
     scores = imp.score_all(truth, imputed, targets, maf, masked, seed)
     rows = {"real training panel (a)": {"kind": "real", "knob": None, "populations": {}}}
     for pop in targets:
@@ -155,7 +158,7 @@ def evaluate(study: Path, out: Path, *, generations, block_scales, n: int, n_tar
     rows["real, one half vs the other (LD breaks)"] = heldout_row
     result = {"study": str(study), "seed": seed, "n_per_population": n, "targets": {p: len(i) for p, i in
                                                                                  targets.items()},
-              "keep_every": keep_every, "rows": rows}
+              "keep_every": keep_every, "genetic_map": str(genetic_map) if genetic_map else None, "rows": rows}
     (out / "tradeoff.json").write_text(json.dumps(result, indent=1, default=str))
     plot(result, out / "tradeoff.png")
     return result
@@ -230,12 +233,15 @@ def main() -> None:
     parser.add_argument("--keep-every", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--nthreads", type=int, default=2)
+    parser.add_argument("--map", type=Path, help="PLINK-format genetic map: Beagle's map= and the mosaic sets' "
+                        "switch distances (default none: 1 cM per Mb for both)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out" / "tradeoff")
     args = parser.parse_args()
     t0 = time.perf_counter()
     result = evaluate(args.study, args.out, generations=[float(g) for g in args.generations.split(",") if g],
                       block_scales=[s for s in args.block_scales.split(",") if s], n=args.n,
-                      n_targets=args.targets, keep_every=args.keep_every, seed=args.seed, nthreads=args.nthreads)
+                      n_targets=args.targets, keep_every=args.keep_every, seed=args.seed, nthreads=args.nthreads,
+                      genetic_map=args.map)
     print(table(result))
     print(f"total {time.perf_counter() - t0:.0f} s; {args.out / 'tradeoff.png'}")
 

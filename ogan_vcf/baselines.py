@@ -23,12 +23,15 @@ SYNTHETIC_LABEL = "synthetic (this file)"  # the set a report is about, in table
 def hybridizer_only(train: Cohort, sizes: dict[str, int], *, blocks=None, seed: int):
     """PPO offspring of ``train``: ``sizes[pop]`` genomes of each named population (a HybridResult).
 
-    ``blocks``: a BlockSpec, LD-aware (``BlockSpec()``) by default. Raises InputError when the
-    hybridizer refuses, e.g. a population with fewer than 2 members or only one block.
+    The unit is what training uses (``hybridizer.default_unit``): mosaic for phased data, else
+    genotype blocks; ``blocks``: a BlockSpec, LD-aware (``BlockSpec()``) by default. Raises
+    InputError when the hybridizer refuses, e.g. a population with fewer than 2 members or only
+    one block.
     """
-    from .hybridizer import BlockSpec, hybridize
+    from .hybridizer import BlockSpec, default_unit, hybridize
 
-    return hybridize(train, sizes=sizes, mode="ppo", blocks=blocks or BlockSpec(), seed=seed)
+    blocks = blocks or BlockSpec()
+    return hybridize(train, sizes=sizes, mode="ppo", blocks=blocks, unit=default_unit(train, blocks), seed=seed)
 
 
 def heldout_half(heldout: Cohort, *, seed: int) -> Cohort:

@@ -210,6 +210,9 @@ LrOpt = Annotated[Optional[float], typer.Option("--lr", help="Learning rate of t
 DStepsOpt = Annotated[Optional[int], typer.Option("--d-steps", help="Critic updates per generator update.")]
 BlockSizeOpt = Annotated[Optional[int], typer.Option("--block-size", help="Hybridizer: fixed blocks of N SNPs "
                                                      "instead of LD-aware blocks.")]
+TrainMapOpt = Annotated[Optional[Path], typer.Option("--map", help="Genetic map (PLINK .map or HapMap format): "
+                                                     "the mosaic hybridizer's switch points and the copying "
+                                                     "generator's start follow it \[default: 1 cM per Mb].")]
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -236,7 +239,7 @@ def hybridize(
                                       "mosaic: each haplotype copies members' haplotypes and switches at its "
                                       "own points along --map (needs phased; no shared blocks).")] = "genotype",
     generations: Annotated[Optional[float], typer.Option("--generations", help="Mosaic unit: switches per "
-                                                         "Morgan (default 300; fewer: longer copied segments, "
+                                                         "Morgan (default 1000; fewer: longer copied segments, "
                                                          "better imputation, more to recognise a member by).")
                            ] = None,
     block_size: Annotated[Optional[int], typer.Option("--block-size", help="Fixed blocks of N SNPs (the "
@@ -435,6 +438,7 @@ def train(
     lr: LrOpt = None,
     d_steps: DStepsOpt = None,
     block_size: BlockSizeOpt = None,
+    genetic_map: TrainMapOpt = None,
     seed: SeedOpt = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in OUTPUT as configured "
                                          "(only --epochs may change: the new total).")] = False,
@@ -450,7 +454,8 @@ def train(
     from .hybridizer import BlockSpec
     from .training import train as run
 
-    blocks = BlockSpec(size=block_size) if block_size else None
+    blocks = BlockSpec(size=block_size, genetic_map=str(genetic_map) if genetic_map else None) \
+        if block_size or genetic_map else None
     s = run(input, output, panel=panel, label_column=label_column, model=model, preset=preset,
             overrides={"epochs": epochs, "batch_size": batch_size, "lr": lr, "d_steps": d_steps}, blocks=blocks,
             seed=seed, resume=resume, jit_compile=xla, show_progress=progress)
@@ -518,6 +523,7 @@ def pipeline(
     lr: LrOpt = None,
     d_steps: DStepsOpt = None,
     block_size: BlockSizeOpt = None,
+    genetic_map: TrainMapOpt = None,
     n: Annotated[Optional[int], typer.Option("--n", help="Synthetic people per population \\[default: the "
                                              "largest population of the full cohort].")] = None,
     hybridize_factor: Annotated[Optional[int], typer.Option("--hybridize-factor", help="The second "
@@ -541,7 +547,8 @@ def pipeline(
 
     overrides = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "d_steps": d_steps}
     s = run(input, output, panel=panel, label_column=label_column, keep=keep, models=model, preset=preset,
-            overrides={k: v for k, v in overrides.items() if v is not None}, block_size=block_size, n=n,
+            overrides={k: v for k, v in overrides.items() if v is not None}, block_size=block_size,
+            genetic_map=str(genetic_map) if genetic_map else None, n=n,
             hybridize_factor=hybridize_factor, seed=seed, baselines=baselines, show_progress=progress,
             log=lambda text: console.print(f"[dim]pipeline:[/] {text}", highlight=False))
     steps = Table(title=f"pipeline ({s.design}, seed {s.seed}): {s.out_dir}", title_justify="left",

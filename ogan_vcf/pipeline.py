@@ -155,6 +155,7 @@ class _Runner:
 
 def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, keep: str | None = None,
              models="offspring", preset: str = "cpu", overrides: dict | None = None, block_size: int | None = None,
+             genetic_map: str | None = None,
              n: int | None = None, hybridize_factor: int | None = None, seed: int | None = None,
              baselines: bool = True, show_progress: bool = False,
              log: Callable[[str], None] = lambda _: None) -> PipelineSummary:
@@ -239,7 +240,8 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
             if not resumable and model_dir.exists():
                 shutil.rmtree(model_dir)  # another configuration's run: start clean
             result = train(training, model_dir, model=model, preset=preset, overrides=overrides,
-                           blocks=BlockSpec(size=block_size) if block_size else None, seed=seed, resume=resumable,
+                           blocks=BlockSpec(size=block_size, genetic_map=genetic_map)
+                           if block_size or genetic_map else None, seed=seed, resume=resumable,
                            show_progress=show_progress)
             if result.interrupted:
                 raise Interrupted(f"interrupted while training {model}; its last checkpoint (epoch {result.epochs}) "
@@ -247,7 +249,8 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
             return [model_dir / "config.json", model_dir / "checkpoints" / "best.weights.h5"]
 
         runner.step(f"train {model}", {"model": model, "preset": preset, "overrides": overrides or {},
-                                       "block_size": block_size, "seed": seed},
+                                       "block_size": block_size, "seed": seed,
+                                       **({"map": str(genetic_map)} if genetic_map else {})},
                     [data_step], [model_dir / "config.json", model_dir / "checkpoints" / "best.weights.h5"], train_step)
 
         def generate_step(_resume, model_dir=model_dir, synth=synth):
@@ -282,12 +285,15 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
         def hybridizer_step(_resume):
             try:
                 return write_hybridizer_baseline(training, hybrid, n=n_each, block_size=block_size, seed=seed,
+                                                 genetic_map=genetic_map,
                                                  show_progress=show_progress)
             except InputError as e:  # e.g. one block per population: PPO offspring impossible
                 log(f"baseline hybridizer: skipped ({e})")
                 return []
 
-        runner.step("baseline hybridizer", {"n": n_each, "block_size": block_size, "seed": seed}, [data_step],
+        runner.step("baseline hybridizer", {"n": n_each, "block_size": block_size, "seed": seed,
+                                            "unit": "mosaic when phased",
+                                            **({"map": str(genetic_map)} if genetic_map else {})}, [data_step],
                     [hybrid], hybridizer_step)
         if hybrid.exists():
             report_step("report hybridizer", "baseline hybridizer", hybrid, out / "reports" / "hybridizer")
@@ -322,7 +328,7 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
 
 
 def write_hybridizer_baseline(training, output: Path, *, n: int, block_size: int | None, seed: int,
-                              show_progress: bool = False) -> list[str]:
+                              genetic_map: str | None = None, show_progress: bool = False) -> list[str]:
     """The hybridizer alone on the training data: ``n`` PPO offspring per population (no real genome)."""
     from .baselines import hybridizer_only
     from .cohort import load, provenance_record
@@ -330,10 +336,11 @@ def write_hybridizer_baseline(training, output: Path, *, n: int, block_size: int
     from .io import write_output
 
     cohort = load(training)
-    spec = BlockSpec(size=block_size) if block_size else BlockSpec()
+    spec = BlockSpec(size=block_size, genetic_map=str(genetic_map) if genetic_map else None)
     result = hybridizer_only(cohort, dict.fromkeys(cohort.samples.population_counts(), n), blocks=spec, seed=seed)
-    record = provenance_record("pipeline baseline hybridizer", {"training": str(training), "n": n, "mode": "ppo",
-                                                                "blocks": spec.describe()}, seed=seed)
+    record = provenance_record("pipeline baseline hybridizer", {
+        "training": str(training), "n": n, "mode": "ppo", "blocks": spec.describe(),
+        "generations": result.generations}, seed=seed)
     output.parent.mkdir(exist_ok=True)
     return write_output(output, result.cohort, provenance=[*cohort.provenance, record], show_progress=show_progress)
 

@@ -50,13 +50,12 @@ def training_cohort(cohort: Cohort, model: str, blocks: BlockSpec, seed: int) ->
 
     Phased cohorts get mosaic offspring (per-haplotype switch points); unphased ones, or a fixed
     ``blocks.size`` (the paper's 1000-SNP blocks), genotype blocks."""
-    from .hybridizer import hybridize
+    from .hybridizer import default_unit, hybridize
 
     if model == "pgcgan":
         return cohort
-    unit = "mosaic" if cohort.phase_state == "phased" and not blocks.size else "genotype"  # fixed blocks: the paper
     return hybridize(cohort, balance=True, mode="offspring" if model == "offspring" else "ppo",
-                     blocks=blocks, unit=unit, seed=seed).cohort
+                     blocks=blocks, unit=default_unit(cohort, blocks), seed=seed).cohort
 
 
 class Quality:
@@ -138,7 +137,7 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str | None 
         config, chosen = _resumed_config(model_dir, model, preset, seed, jit_compile, blocks, overrides)
         seed, model = config["seed"], config["model"]
         stored = config.get("hybridizer_block_size")  # the hybridizer blocks the run started with
-        blocks = BlockSpec(size=stored) if stored else BlockSpec()
+        blocks = BlockSpec(size=stored, genetic_map=config.get("hybridizer_map"))
     else:
         model, preset = model or "offspring", preset or "cpu"
         chosen = make_preset(preset, model, **(overrides or {}))
@@ -164,7 +163,8 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str | None 
     if not resume:
         config = _new_config(cohort, model, chosen, labels_names, phased, seed, data, jit_compile)
         config.update(mixed_precision=mixed, hybridizer_blocks=(blocks or BlockSpec()).describe(),
-                      hybridizer_block_size=blocks.size if blocks else None)
+                      hybridizer_block_size=blocks.size if blocks else None,
+                      hybridizer_map=blocks.genetic_map if blocks else None)
         if chosen.architecture in ("templates", "haplotypes"):
             from .hybridizer.blocks import ld_blocks
 
@@ -180,8 +180,13 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str | None 
         init_templates(gan.generator, classes, labels, len(labels_names), chosen.templates, seed,
                        chosen.codebook)
     elif chosen.architecture == "haplotypes":
+        from .hybridizer.blocks import read_genetic_map
+        from .hybridizer.mosaic import genetic_positions
+
+        genetic_map = read_genetic_map(blocks.genetic_map) if blocks and blocks.genetic_map else None
+        cm = genetic_positions(data.variant_contig, data.variant_position, data.contig_id, genetic_map)
         init_haplotypes(gan.generator, data.genotypes, labels, len(labels_names), chosen.templates, seed,
-                        chosen.codebook, data.variant_contig, data.variant_position)
+                        chosen.codebook, data.variant_contig, cm * 1e6)  # bp at 1 cM per Mb
     quality = Quality(real_classes, np.array([labels_names.index(p) for p in cohort.samples.populations]),
                       labels_names, phased, cohort.variant_contig, cohort.variant_position,
                       chosen.eval_samples, seed, chosen.samples)
@@ -229,8 +234,9 @@ def init_haplotypes(generator, genotypes: np.ndarray, labels: np.ndarray, n_labe
     """Copying-model start: each population's codebook holds distinct haplotypes of its own training
     genomes (whole, every block), its prior picks among them uniformly, and the stay bonus at each
     block edge makes a switch as likely as the mosaic hybridizer's: 1 - exp(-g x distance), g =
-    ``generations`` (default the hybridizer's) per Morgan, 1 cM per Mb between block midpoints, and
-    a fresh draw at a contig start. So step 0 draws mosaic-hybridizer-like genomes."""
+    ``generations`` (default the hybridizer's) per Morgan, the distance between block midpoints at 1
+    cM per Mb of ``variant_position`` (pass cM x 1e6 to use a map), and a fresh draw at a contig
+    start. So step 0 draws mosaic-hybridizer-like genomes."""
     from .hybridizer import DEFAULT_GENERATIONS
 
     generations = DEFAULT_GENERATIONS if generations is None else generations

@@ -108,7 +108,7 @@ def test_hybridize_bad_input_leaves_no_output(tmp_path, sim_files):
         ("--factor", "2"): "hybridizing needs either populations with a factor, or balance",
         ("--pop", "EAS", "--balance"): "hybridizing needs either populations with a factor, or balance",
         ("--pop", "EAS", "--factor", "2", "--mode", "clone"): "mode must be one of offspring, ppo, got 'clone'",
-        ("--pop", "EAS", "--factor", "2", "--unit", "snp"): "unit must be one of genotype, haplotype, got 'snp'",
+        ("--pop", "EAS", "--factor", "2", "--unit", "snp"): "unit must be one of genotype, haplotype, mosaic, got 'snp'",
         ("--balance", "--factor", "3"):
             "balance brings every population to the largest's size; give no factor with it",
     }

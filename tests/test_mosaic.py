@@ -156,3 +156,23 @@ def test_cli_mosaic_unit_writes_phased_offspring_and_says_the_rate(sim_files, tm
     r = CliRunner().invoke(app, ["hybridize", str(sim_files["vcf_gz"]), "-p", str(sim_files["panel"]), "--pop",
                                  "EAS", "--factor", "3", "--generations", "800", "-o", str(tmp_path / "x.h5")])
     assert r.exit_code == 1 and "use them with unit mosaic" in r.stderr and not (tmp_path / "x.h5").exists()
+
+
+def test_training_data_uses_mosaic_offspring_along_the_map_and_genotype_blocks_when_unphased(sim_cohort, tmp_path):
+    from dataclasses import replace
+
+    from ogan_vcf.hybridizer import default_unit
+    from ogan_vcf.training import training_cohort
+
+    pos = sim_cohort.variant_position
+    mid = int(pos[len(pos) // 2])
+    path = tmp_path / "map.txt"
+    path.write_text(f"position cM\n{pos[0] - 1} 0\n{mid} 0\n{pos[-1] + 1} 5\n")
+    data = training_cohort(sim_cohort, "ppo", BlockSpec(genetic_map=str(path)), seed=1)
+    first = pos <= mid
+    for pop in ("AFR", "EAS"):
+        members = sim_cohort.genotypes[:, sim_cohort.samples.populations == pop].reshape(len(pos), -1)
+        hap = data.genotypes[:, data.samples.populations == pop].reshape(len(pos), -1)
+        assert (members[first][:, :, None] == hap[first][:, None, :]).all(axis=0).any(axis=0).all()
+    assert default_unit(sim_cohort) == "mosaic" and default_unit(sim_cohort, BlockSpec(size=50)) == "genotype"
+    assert default_unit(replace(sim_cohort, phased=np.zeros_like(sim_cohort.phased))) == "genotype"

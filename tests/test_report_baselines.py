@@ -81,7 +81,7 @@ def test_heldout_baseline_leaks_nothing_while_copies_leak_everything(copies_repo
         assert held["per_population"][pop]["n_synthetic"] == 15
         assert hybrid["per_population"][pop]["n_synthetic"] == met["per_population"][pop]["n_synthetic"] == 30
         assert hybrid["privacy"]["per_population"][pop]["exact_copy_fraction"] == 0
-        assert hybrid["per_population"][pop]["maf_r"] == pytest.approx(met["per_population"][pop]["maf_r"])
+        assert hybrid["per_population"][pop]["maf_r"] > 0.9  # mosaic offspring: frequencies near, not exact
     assert held["privacy"]["n_holdout"] == 30 and met["privacy"]["n_holdout"] == 60
     assert held["privacy"]["membership_auc"] == pytest.approx(0.5, abs=0.15)
     assert len(met["privacy"]["concerns"]) >= 4  # (over 450 SNPs two real people may be identical: no test)
@@ -159,10 +159,13 @@ def test_heldout_half_is_seeded_and_shared_with_the_pipeline(tmp_path, sim_h5, s
 
 
 def test_a_refusing_hybridizer_is_a_note(sim_cohort):
-    """200 SNPs on one contig: one LD-aware block, so PPO offspring would copy a parent."""
+    """Unphased, 200 SNPs on one contig: one LD-aware genotype block, so PPO offspring would copy a parent."""
+    from dataclasses import replace
+
     from ogan_vcf.reporting import compute_baselines
 
     train = sim_cohort.take_samples(np.arange(0, sim_cohort.n_samples, 2))
+    train = replace(train, phased=np.zeros_like(train.phased))  # unphased: genotype blocks, not the mosaic unit
     out, notes = compute_baselines(sim_cohort, train, train, seed=1)
     assert set(out) == {"heldout"}
     assert notes == ["hybridizer only (baseline): skipped (population AFR: only one block, so every offspring would "

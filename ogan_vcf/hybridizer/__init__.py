@@ -25,7 +25,7 @@ from .mosaic import check_generations, genetic_positions, mosaic_genomes
 
 MODES = ("offspring", "ppo")
 UNITS = ("genotype", "haplotype", "mosaic")
-DEFAULT_GENERATIONS = 300.0  # the mosaic unit's switch rate per Morgan (bench/tradeoff.py)
+DEFAULT_GENERATIONS = 1000.0  # switches per Morgan: within-population membership AUC <= 0.62 (bench/tradeoff.py)
 MAX_REDRAW_ROUNDS = 100
 
 
@@ -62,6 +62,12 @@ def _check_options(mode: str, unit: str) -> None:
         raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if unit not in UNITS:
         raise InputError(f"unit must be one of {', '.join(UNITS)}, got {unit!r}")
+
+
+def default_unit(cohort: Cohort, blocks: BlockSpec | None = None) -> str:
+    """The unit ogan's own steps use: mosaic for a phased cohort, genotype blocks for an unphased one
+    or when fixed blocks (``blocks.size``, e.g. the paper's 1000 SNPs) are asked for."""
+    return "mosaic" if cohort.phase_state == "phased" and not (blocks and blocks.size) else "genotype"
 
 
 def check_factor(factor) -> int:

@@ -58,8 +58,10 @@ class Preset:
 
     @property
     def samples(self) -> bool:
-        """Networks trained on straight-through Gumbel draws are sampled; the paper's take the argmax."""
-        return self.output == "gumbel"
+        """Networks trained on straight-through Gumbel draws are sampled; the paper's take the argmax,
+        and so does the copying model, whose randomness is in its choices (its SNP logits are a
+        codebook haplotype's alleles: a draw would only add mutations the critic never saw)."""
+        return self.output == "gumbel" and self.architecture != "haplotypes"
 
 
 PRESETS = {
