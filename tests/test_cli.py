@@ -95,7 +95,7 @@ def test_hybridize_passes_its_options_to_the_library(monkeypatch):
     assert (spec.size, spec.min_snps, spec.max_snps, spec.genetic_map) == (None, 20, 90, None)
     assert seen == {"panel": None, "label_column": None, "region": None, "factor": "5",
                     "populations": ["EAS", "AFR"], "balance": False, "mode": "ppo", "unit": "haplotype",
-                    "seed": 9, "show_progress": False}
+                    "seed": 9, "generations": None, "show_progress": False}
 
 
 def test_hybridize_bad_input_leaves_no_output(tmp_path, sim_files):

@@ -129,7 +129,7 @@ def test_cli_prints_the_baseline_rows(copies_report):
 
 
 def test_same_seed_same_baselines(tmp_path):
-    """Two contigs (LD-aware blocks never span one), so the hybridizer has two blocks on 400 SNPs."""
+    """Two contigs on 400 SNPs, phased: the hybridizer baseline is mosaic offspring."""
     from ogan_vcf.cohort import load
     from ogan_vcf.convert import ingest
     from ogan_vcf.reporting import compute_baselines
@@ -142,7 +142,8 @@ def test_same_seed_same_baselines(tmp_path):
     train = real.take_samples(np.arange(0, real.n_samples, 2))
     first, notes = compute_baselines(real, train, train, seed=7)
     again, _ = compute_baselines(real, train, train, seed=7)
-    assert set(first) == {"hybridizer", "heldout"} and notes == []
+    assert set(first) == {"hybridizer", "heldout"}
+    assert notes == ["hybridizer only (baseline): no genetic map: switch points drawn at 1 cM per Mb"]  # phased: mosaic
     assert json.dumps(_plain(first)) == json.dumps(_plain(again))
 
 
@@ -168,9 +169,11 @@ def test_a_refusing_hybridizer_is_a_note(sim_cohort):
     train = replace(train, phased=np.zeros_like(train.phased))  # unphased: genotype blocks, not the mosaic unit
     out, notes = compute_baselines(sim_cohort, train, train, seed=1)
     assert set(out) == {"heldout"}
-    assert notes == ["hybridizer only (baseline): skipped (population AFR: only one block, so every offspring would "
-                     "copy a parent; use smaller blocks (a smaller fixed size, or a smaller LD-aware maximum) for "
-                     "mode ppo)"]
+    assert notes[0] == ("hybridizer only (baseline): skipped (population AFR: only one block, so every offspring "
+                        "would copy a parent; use smaller blocks (a smaller fixed size, or a smaller LD-aware maximum) "
+                        "for mode ppo)")
+    assert notes[1:] == ["held-out real (baseline): the cohorts are not all phased: no haplotype-sharing signature "
+                         "(shared_segment_snps is null)"]
 
 
 def test_no_baselines_without_train_or_when_asked(tmp_path, monkeypatch, sim_h5, sim_cohort):
