@@ -186,7 +186,8 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str | None 
         genetic_map = read_genetic_map(blocks.genetic_map) if blocks and blocks.genetic_map else None
         cm = genetic_positions(data.variant_contig, data.variant_position, data.contig_id, genetic_map)
         init_haplotypes(gan.generator, data.genotypes, labels, len(labels_names), chosen.templates, seed,
-                        chosen.codebook, data.variant_contig, cm * 1e6)  # bp at 1 cM per Mb
+                        chosen.codebook, data.variant_contig, cm * 1e6,  # bp at 1 cM per Mb
+                        real=np.isin(data.samples.ids, cohort.samples.ids))
     quality = Quality(real_classes, np.array([labels_names.index(p) for p in cohort.samples.populations]),
                       labels_names, phased, cohort.variant_contig, cohort.variant_position,
                       chosen.eval_samples, seed, chosen.samples)
@@ -230,13 +231,15 @@ def init_templates(generator, classes: np.ndarray, labels: np.ndarray, n_labels:
 
 def init_haplotypes(generator, genotypes: np.ndarray, labels: np.ndarray, n_labels: int, k: int, seed: int,
                     codebook: str, variant_contig: np.ndarray, variant_position: np.ndarray,
-                    generations: float | None = None) -> None:
+                    generations: float | None = None, real: np.ndarray | None = None) -> None:
     """Copying-model start: each population's codebook holds distinct haplotypes of its own training
     genomes (whole, every block), its prior picks among them uniformly, and the stay bonus at each
     block edge makes a switch as likely as the mosaic hybridizer's: 1 - exp(-g x distance), g =
     ``generations`` (default the hybridizer's) per Morgan, the distance between block midpoints at 1
     cM per Mb of ``variant_position`` (pass cM x 1e6 to use a map), and a fresh draw at a contig
-    start. So step 0 draws mosaic-hybridizer-like genomes."""
+    start. So step 0 draws mosaic-hybridizer-like genomes. ``real`` (bool per genome) marks real
+    training genomes: their haplotypes enter the codebook first (an offspring haplotype is already a
+    mosaic of them: copying it again would switch twice as often)."""
     from .hybridizer import DEFAULT_GENERATIONS
 
     generations = DEFAULT_GENERATIONS if generations is None else generations
@@ -244,13 +247,15 @@ def init_haplotypes(generator, genotypes: np.ndarray, labels: np.ndarray, n_labe
     owner = template_owners(k, np.bincount(labels, minlength=n_labels), codebook)
     alleles = np.ascontiguousarray(genotypes.transpose(1, 2, 0).reshape(-1, genotypes.shape[0]))  # (2S, V)
     haplotype_label = np.repeat(labels, 2)
+    haplotype_real = np.repeat(np.ones(len(labels), dtype=bool) if real is None else np.asarray(real, bool), 2)
     rows = np.empty(k, dtype=np.int64)
     for label in range(n_labels):
         own = np.flatnonzero(haplotype_label == label)
         per = int((owner == label).sum())
-        _, first = np.unique(alleles[own], axis=0, return_index=True)  # distinct haplotypes first
-        distinct = own[np.sort(first)]
-        pick = rng.choice(distinct, min(per, len(distinct)), replace=False)
+        order = own[np.lexsort((rng.random(len(own)), ~haplotype_real[own]))]  # real first, random within
+        _, first = np.unique(alleles[order], axis=0, return_index=True)
+        distinct = order[np.sort(first)]  # distinct haplotypes, in that order
+        pick = distinct[:per]
         rows[owner == label] = np.concatenate([pick, rng.choice(own, per - len(pick))]) if per > len(pick) else pick
     layer = generator.get_layer("logits")
     layer.set_haplotypes(alleles, rows)

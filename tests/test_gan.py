@@ -290,3 +290,30 @@ def test_haplotype_generator_starts_as_a_mosaic_of_its_populations_haplotypes(si
     expected_stay = np.exp(-generations * np.diff(middle) / 1e8)
     stays = (picked[:, :, 1:] == picked[:, :, :-1]).mean(axis=(0, 1))
     assert expected_stay.min() < 0.9 and np.abs(stays - expected_stay).max() < 0.08
+
+
+def test_haplotype_codebook_takes_real_haplotypes_before_offspring(sim_cohort):
+    """An offspring haplotype is a mosaic of real ones: the codebook holds real haplotypes while there are enough."""
+    from ogan_vcf.hybridizer.blocks import BlockSpec, ld_blocks
+    from ogan_vcf.model.presets import make_preset
+    from ogan_vcf.model.store import build_gan
+    from ogan_vcf.training import init_haplotypes, training_cohort
+
+    data = training_cohort(sim_cohort.take_samples(np.arange(0, 20, 3).tolist() + list(range(20, 60))), "offspring",
+                           BlockSpec(), seed=2)  # AFR: 7 real genomes, balanced up to 20 with offspring
+    names = ["AFR", "EUR", "EAS"]
+    labels = np.array([names.index(p) for p in data.samples.populations], dtype=np.int32)
+    real = ~np.char.startswith(data.samples.ids.astype(str), "AFR_off")
+    preset = make_preset("tiny", "offspring", templates=60)  # 20 codebook haplotypes per population
+    starts = ld_blocks(data.genotypes, data.variant_contig, BlockSpec(min_snps=12, max_snps=50))
+    gan = build_gan({"labels": names, "n_classes": 4, "seed": 3, "network_blocks": starts.tolist(),
+                     "variants": {"position": list(range(200))}}, preset)
+    init_haplotypes(gan.generator, data.genotypes, labels, 3, preset.templates, 3, preset.codebook,
+                    data.variant_contig, data.variant_position, real=real)
+    table = np.asarray(gan.generator.get_layer("logits").templates)  # (blocks, K, longest)
+    codebook = np.concatenate([table[b, :, :z - a] for b, (a, z) in enumerate(zip(starts[:-1], starts[1:]))],
+                              axis=1) > 0  # (K, V) alleles
+    afr = np.arange(preset.templates) % 3 == 0
+    real_afr = data.genotypes[:, (labels == 0) & real].transpose(1, 2, 0).reshape(-1, 200).astype(bool)
+    from_real = [(real_afr == h).all(axis=1).any() for h in codebook[afr]]
+    assert sum(from_real) >= len(np.unique(real_afr, axis=0))  # every distinct real AFR haplotype is in it
