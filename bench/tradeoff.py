@@ -6,9 +6,7 @@ size is scored two ways per minority population:
     membership AUC of training members against held-out people of the population, AA_TS, copies;
   - utility: Beagle 5 imputes held-out targets (every --keep-every-th SNP typed) from the synthetic
     set alone (panel s of bench/imputation.py); aggregate dosage r^2 over masked SNPs;
-  - fidelity: per-population MAF r and LD r from the same report, and LD breaks per Mb (common
-    SNPs, MAF >= 0.05 in the population, whose mean r^2 to the next 5 common SNPs is >= 0.2 lower in
-    the synthetic set than in the real population).
+  - fidelity: per-population MAF r, LD r and LD breaks per Mb from the same report (docs/metrics.md).
 Candidates: the hybridizer alone (PPO offspring of the training set, --n per population) with
 genotype blocks at several LD-aware scales, and the mosaic unit at several generations; plus every
 model file in STUDY/synthetic (offspring, offspring.first, ppo, pgcgan ...), at its own size.
@@ -30,39 +28,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import imputation as imp  # noqa: E402  (bench/imputation.py: targets, panels, Beagle, scores)
-
-BREAK_DROP, BREAK_NEXT, BREAK_MAF = 0.2, 5, 0.05
-
-
-def ld_breaks_per_mb(real: np.ndarray, synthetic: np.ndarray, position: np.ndarray, contig: np.ndarray) -> float:
-    """Common SNPs (MAF >= 0.05 in ``real``) whose mean r^2 to the next 5 common SNPs of the same contig is
-    >= 0.2 lower in ``synthetic`` than in ``real``, per Mb spanned. real, synthetic: (genomes, V) dosages."""
-    freq = real.mean(axis=0) / 2
-    common = np.flatnonzero(np.minimum(freq, 1 - freq) >= BREAK_MAF)
-    if len(common) <= BREAK_NEXT:
-        return float("nan")
-
-    def mean_r2(x):
-        z = x[:, common].astype(np.float64)
-        z -= z.mean(axis=0)
-        norm = np.sqrt((z * z).sum(axis=0))
-        z = np.divide(z, norm, out=np.zeros_like(z), where=norm > 0)
-        c = len(common)
-        valid = np.zeros((BREAK_NEXT, c), dtype=bool)
-        values = np.zeros((BREAK_NEXT, c))
-        for d in range(1, BREAK_NEXT + 1):
-            same = contig[common[:-d]] == contig[common[d:]]
-            values[d - 1, :-d] = np.where(same, (z[:, :-d] * z[:, d:]).sum(axis=0) ** 2, 0)
-            valid[d - 1, :-d] = same
-        out = np.full(c, np.nan)
-        has = valid.sum(axis=0) == BREAK_NEXT  # the next 5 common SNPs exist on this contig
-        out[has] = values[:, has].sum(axis=0) / BREAK_NEXT
-        return out
-
-    drop = mean_r2(real) - mean_r2(synthetic)
-    span = sum(np.ptp(position[contig == c]) for c in np.unique(contig)) / 1e6
-    return float(np.sum(drop >= BREAK_DROP) / span)
-
 
 def candidates(train, study: Path, *, generations, block_scales, n: int, seed: int, out: Path,
                genetic_map: Path | None = None) -> dict[str, dict]:
@@ -99,6 +64,7 @@ def candidates(train, study: Path, *, generations, block_scales, n: int, seed: i
 def evaluate(study: Path, out: Path, *, generations, block_scales, n: int, n_targets: int, keep_every: int,
              seed: int, nthreads: int, genetic_map: Path | None = None) -> dict:
     from ogan_vcf.reporting import compute_metrics
+    from ogan_vcf.reporting.metrics import ld_breaks_per_mb
 
     (out / "vcf").mkdir(parents=True, exist_ok=True)
     (out / "beagle").mkdir(parents=True, exist_ok=True)
@@ -135,8 +101,6 @@ def evaluate(study: Path, out: Path, *, generations, block_scales, n: int, n_tar
         for pop in targets:
             audit = metrics["privacy"]["per_population"].get(pop, {})
             quality = metrics["per_population"].get(pop, {})
-            real_pop = full.genotypes[:, full.samples.populations == pop].sum(axis=2).T
-            syn_pop = synthetic.genotypes[:, synthetic.samples.populations == pop].sum(axis=2).T
             row["populations"][pop] = {
                 **_imputation(scores[pop], f"p{i}"),
                 "membership_auc": audit.get("mia_nearest_auc"), "membership_auc_interval":
@@ -144,7 +108,7 @@ def evaluate(study: Path, out: Path, *, generations, block_scales, n: int, n_tar
                 "aa_ts_train": audit.get("aa_ts_train"), "aa_ts_holdout": audit.get("aa_ts_holdout"),
                 "exact_copy_fraction": audit.get("exact_copy_fraction"),
                 "maf_r": quality.get("maf_r"), "ld_r": quality.get("ld_r"),
-                "ld_breaks_per_mb": ld_breaks_per_mb(real_pop, syn_pop, full.variant_position, full.variant_contig),
+                "ld_breaks_per_mb": quality.get("ld_breaks_per_mb"),
             }
         rows[name] = row
         print(f"scored {name}", file=sys.stderr, flush=True)
@@ -154,7 +118,7 @@ def evaluate(study: Path, out: Path, *, generations, block_scales, n: int, n_tar
         half = np.random.default_rng(seed).permutation(len(real_pop))
         a, b = real_pop[half[: len(half) // 2]], real_pop[half[len(half) // 2:]]
         heldout_row["populations"][pop] = {"ld_breaks_per_mb": ld_breaks_per_mb(a, b, full.variant_position,
-                                                                                full.variant_contig)}
+                                                                                 full.variant_contig)}
     rows["real, one half vs the other (LD breaks)"] = heldout_row
     result = {"study": str(study), "seed": seed, "n_per_population": n, "targets": {p: len(i) for p, i in
                                                                                  targets.items()},

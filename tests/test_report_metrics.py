@@ -129,3 +129,30 @@ def test_longest_shared_run_kernel():
     b = np.array([[0, 1, 2, 2, 0, 0, 1], [1, 1, 1, 2, 0, -1, 1]], dtype=np.int8)
     runs, partner = longest_shared_runs(a, b)
     assert runs[0] == 4 and partner[0] == 0
+
+
+def test_ld_breaks_per_mb_counts_linkage_lost_at_junctions():
+    """Blocks of 40 SNPs in tight LD: the real set against itself has no break; shuffling whole blocks
+    between genomes breaks LD at every block edge (one break counted per SNP whose next 5 cross it);
+    independent SNPs break everywhere."""
+    rng = np.random.default_rng(0)
+    n, blocks, width = 400, 10, 40
+    founders = rng.integers(0, 2, size=(blocks, 2, width))  # two haplotypes per block
+    pick = rng.integers(0, 2, size=(n, 2, blocks))
+    haps = founders[np.arange(blocks)[None, None, :], pick].reshape(n, 2, -1)  # (n, 2, V)
+    dosage = haps.sum(axis=1).astype(np.int8)
+    position = np.arange(blocks * width) * 1000  # 0.4 Mb
+    contig = np.zeros(blocks * width, dtype=np.int32)
+    assert m.ld_breaks_per_mb(dosage, dosage, position, contig) == 0
+    shuffled = dosage[rng.permuted(np.tile(np.arange(n), (blocks, 1)), axis=1).T[:, np.repeat(np.arange(blocks), width)],
+                      np.arange(blocks * width)]  # each block from another genome
+    assert m.ld_breaks_per_mb(dosage, shuffled, position, contig) == 0  # blocks are independent already
+    single = dosage.copy()
+    single[:, ::2] = rng.permutation(dosage[:, ::2], axis=0)  # every other SNP from another genome
+    breaks = m.ld_breaks_per_mb(dosage, single, position, contig)
+    maf = dosage.mean(axis=0) / 2
+    n_common = int(np.sum(np.minimum(maf, 1 - maf) >= 0.05))
+    assert breaks > 0.7 * n_common / 0.399  # most common SNPs, per Mb spanned
+    two = np.repeat([0, 1], 200).astype(np.int32)  # the same SNPs as two contigs: pairs never join them
+    assert m.ld_breaks_per_mb(dosage, dosage, position, two) == 0
+    assert m.ld_breaks_per_mb(dosage[:, :4], dosage[:, :4], position[:4], contig[:4]) is None

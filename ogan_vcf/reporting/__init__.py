@@ -122,6 +122,8 @@ def compute_metrics(real: Cohort, synthetic: Cohort, train: Cohort | None = None
             rows_r, rows_s = np.flatnonzero(R.labels == pop), np.flatnonzero(S.labels == pop)
             result["per_population"][pop], plot.maf[pop], _ = _population_metrics(
                 R.take(rows_r), S.take(rows_s), sub_pairs, limits, rng)
+            result["per_population"][pop]["ld_breaks_per_mb"] = m.ld_breaks_per_mb(
+                R.dosage[rows_r], S.dosage[rows_s], position, contig)
             bar.advance()
         _classify(R, S, populations, result, plot, limits, rng, seed)
         bar.advance()

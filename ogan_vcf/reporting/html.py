@@ -80,6 +80,11 @@ _METRICS = {
         "LD correlation", "Pearson r of pairwise SNP correlations (LD), real vs synthetic.",
         "ideal 1 · green ≥ 0.9 · amber ≥ 0.7", rate=lambda v, _: _band(v >= 0.9, v >= 0.7),
         short="LD\u00a0r"),
+    "ld_breaks_per_mb": _Metric(
+        "LD breaks per Mb", "Common SNPs (MAF >= 0.05 in the population) whose mean r^2 with the next 5 "
+        "common SNPs is at least 0.2 lower in synthetic than in real genomes, per Mb; junctions of copied "
+        "segments show here (real genomes against other real genomes: about 0-1).",
+        "ideal 0 · green <= 1 · amber <= 5", rate=lambda v, _: _band(v <= 1, v <= 5), short="LD\u00a0breaks/Mb"),
     "label_accuracy": _Metric(
         "Label accuracy", "Share of synthetic genomes that a classifier trained on real genomes "
         "assigns to their own population.", "ideal = real accuracy · green within 5 points · "

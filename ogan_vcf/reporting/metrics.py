@@ -77,6 +77,38 @@ def standardize(dosage: np.ndarray) -> np.ndarray:
     return np.divide(x, norm, out=np.zeros_like(x), where=norm > 0)
 
 
+def ld_breaks_per_mb(real: np.ndarray, synthetic: np.ndarray, position: np.ndarray, contig: np.ndarray, *,
+                     next_snps: int = 5, drop: float = 0.2, min_maf: float = 0.05) -> float | None:
+    """LD breaks per Mb: common SNPs (MAF >= ``min_maf`` in ``real``) whose mean r^2 with the next
+    ``next_snps`` common SNPs of the same contig run is at least ``drop`` lower in ``synthetic`` than in
+    ``real``, per Mb spanned by the SNPs (each contig run from its first to its last SNP).
+
+    real, synthetic : int8 (genomes, V) ALT dosages, -1 missing; None when no SNP has its next SNPs.
+    """
+    maf = allele_frequency(real)
+    common = np.flatnonzero(np.minimum(maf, 1 - maf) >= min_maf)
+    run = np.concatenate([[0], np.cumsum(np.diff(contig) != 0)])  # runs of one contig
+    if len(common) <= next_snps:
+        return None
+
+    def mean_r2(dosage):
+        z = standardize(dosage[:, common])  # (c, genomes)
+        total, valid = np.zeros(len(common)), np.ones(len(common), dtype=bool)
+        for d in range(1, next_snps + 1):
+            r2 = np.zeros(len(common))
+            r2[:-d] = np.einsum("ij,ij->i", z[:-d], z[d:]) ** 2
+            total += r2
+            valid[-d:] = False
+            valid[:-d] &= run[common[:-d]] == run[common[d:]]
+        return total / next_snps, valid
+
+    (r_real, ok), (r_synth, _) = mean_r2(real), mean_r2(synthetic)
+    span = sum(float(position[run == k].max() - position[run == k].min()) for k in np.unique(run)) / 1e6
+    if not ok.any() or span <= 0:
+        return None
+    return float(np.sum((r_real - r_synth >= drop) & ok) / span)
+
+
 def near_pairs(contig: np.ndarray, position: np.ndarray, max_distance: int, max_pairs: int,
                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """SNP index pairs (i < j) on one contig within ``max_distance`` bp; a uniform sample past ``max_pairs``.
