@@ -225,6 +225,11 @@ def init_templates(generator, classes: np.ndarray, labels: np.ndarray, n_labels:
         per = int((owner == label).sum())
         rows[:, owner == label] = [rng.choice(members, per, replace=len(members) < per) for _ in range(n_blocks)]
     layer.set_templates(classes, rows)
+    _own_population_prior(generator, owner, n_labels, n_blocks)
+
+
+def _own_population_prior(generator, owner: np.ndarray, n_labels: int, n_blocks: int) -> None:
+    """The template prior of each label: uniform over the templates its population owns, -8 elsewhere."""
     table = np.where(owner[None, :] == np.arange(n_labels)[:, None], 0.0, -8.0).astype("float32")
     generator.get_layer("template_prior").embeddings.assign(np.tile(table, (1, n_blocks)))
 
@@ -260,8 +265,7 @@ def init_haplotypes(generator, genotypes: np.ndarray, labels: np.ndarray, n_labe
     layer = generator.get_layer("logits")
     layer.set_haplotypes(alleles, rows)
     starts = np.asarray(layer.starts)
-    table = np.where(owner[None, :] == np.arange(n_labels)[:, None], 0.0, -8.0).astype("float32")
-    generator.get_layer("template_prior").embeddings.assign(np.tile(table, (1, len(starts) - 1)))
+    _own_population_prior(generator, owner, n_labels, len(starts) - 1)
     middle = (variant_position[starts[:-1]] + variant_position[starts[1:] - 1]) / 2.0
     switch = 1.0 - np.exp(-generations * np.diff(middle) / 1e8)  # 1 cM per Mb
     new_contig = variant_contig[starts[1:-1]] != variant_contig[starts[1:-1] - 1]

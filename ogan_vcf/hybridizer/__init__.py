@@ -19,7 +19,7 @@ import numpy as np
 
 from ..cohort import Cohort, Samples, phase_state
 from ..errors import InputError
-from .blocks import BlockSpec, make_blocks, read_genetic_map
+from .blocks import BlockSpec, contig_bounds, make_blocks, read_genetic_map
 from .kernels import column_hashes, cross_haplotype_blocks, gather_blocks
 from .mosaic import check_generations, genetic_positions, mosaic_genomes
 
@@ -324,8 +324,6 @@ def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, se
 
 def _mean_segment_snps(position_cm: np.ndarray, variant_contig: np.ndarray, generations: float) -> float:
     """Expected SNPs per mosaic segment: SNPs / (contigs + expected switches)."""
-    from .blocks import contig_bounds
-
     bounds = contig_bounds(variant_contig)
     switches = sum(generations * (position_cm[b - 1] - position_cm[a]) / 100.0 for a, b in bounds)
     return len(position_cm) / (len(bounds) + switches)

@@ -228,23 +228,37 @@ def map_blocks(variant_contig: np.ndarray, variant_position: np.ndarray, contig_
     """
     if cm <= 0:
         raise InputError(f"the block length in centimorgans must be positive, got {cm}")
+    position_cm = variants_cm(variant_contig, variant_position, contig_id, genetic_map, notes=notes)
     cuts = [0]
+    for start, stop in contig_bounds(variant_contig):
+        block_start_cm = position_cm[start]
+        for i in range(start + 1, stop):
+            if position_cm[i] - block_start_cm >= cm:
+                cuts.append(i)
+                block_start_cm = position_cm[i]
+        cuts.append(stop)
+    return np.asarray(cuts, dtype=np.int64)
+
+
+def variants_cm(variant_contig: np.ndarray, variant_position: np.ndarray, contig_id: list[str],
+                genetic_map: dict, *, notes: list[str] | None = None) -> np.ndarray:
+    """float64 (V,) cM of every variant from ``genetic_map`` (``read_genetic_map``), contig by contig.
+
+    Contig names match with or without a ``chr`` prefix, or the map's contig-less table; SNPs
+    outside the map's range are placed at its end rates and counted in ``notes``.
+    """
+    position = np.asarray(variant_position, dtype=np.float64)
+    out = np.empty(len(position))
     for start, stop in contig_bounds(variant_contig):
         name = contig_id[variant_contig[start]]
         table = genetic_map.get(name, genetic_map.get(name.removeprefix("chr"), genetic_map.get(None)))
         if table is None:
             raise InputError(f"the genetic map has no contig {name!r} (it has {', '.join(map(str, genetic_map))})")
-        position_cm, outside = map_position_cm(variant_position[start:stop].astype(np.float64), *table)
+        out[start:stop], outside = map_position_cm(position[start:stop], *table)
         if outside and notes is not None:
             notes.append(f"{outside} SNPs lie outside the genetic map's range on contig {name}; "
                          "extrapolated at the end rates")
-        block_start_cm = position_cm[0]
-        for i in range(1, stop - start):
-            if position_cm[i] - block_start_cm >= cm:
-                cuts.append(start + i)
-                block_start_cm = position_cm[i]
-        cuts.append(stop)
-    return np.asarray(cuts, dtype=np.int64)
+    return out
 
 
 def make_blocks(spec: BlockSpec, genotypes: np.ndarray, variant_contig: np.ndarray,

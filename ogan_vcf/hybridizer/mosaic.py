@@ -18,28 +18,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from .blocks import contig_bounds, map_position_cm
+from .blocks import contig_bounds, variants_cm
 
 
 def genetic_positions(variant_contig: np.ndarray, variant_position: np.ndarray, contig_id: list[str],
                       genetic_map: dict | None = None, *, notes: list[str] | None = None) -> np.ndarray:
     """float64 (V,) cM of every variant: from ``genetic_map`` (see ``read_genetic_map``) or 1 cM per Mb."""
-    position = np.asarray(variant_position, dtype=np.float64)
     if genetic_map is None:
         if notes is not None:
             notes.append("no genetic map: switch points drawn at 1 cM per Mb")
-        return position / 1e6
-    cm = np.empty(len(position))
-    for start, stop in contig_bounds(variant_contig):
-        name = contig_id[variant_contig[start]]
-        table = genetic_map.get(name, genetic_map.get(name.removeprefix("chr"), genetic_map.get(None)))
-        if table is None:
-            raise InputError(f"the genetic map has no contig {name!r} (it has {', '.join(map(str, genetic_map))})")
-        cm[start:stop], outside = map_position_cm(position[start:stop], *table)
-        if outside and notes is not None:
-            notes.append(f"{outside} SNPs lie outside the genetic map's range on contig {name}; "
-                         "extrapolated at the end rates")
-    return cm
+        return np.asarray(variant_position, dtype=np.float64) / 1e6
+    return variants_cm(variant_contig, variant_position, contig_id, genetic_map, notes=notes)
 
 
 def check_generations(generations) -> float:

@@ -56,6 +56,21 @@ class GumbelChoice(layers.Layer):
         return straight_through_gumbel(logits, self.temperature, self.seed_generator)
 
 
+def _block_index(starts) -> tuple[int, np.ndarray]:
+    """The longest block and, for a (blocks x longest) table flattened, the int32 positions of the real SNPs."""
+    sizes = np.diff(starts)
+    longest = int(sizes.max())
+    return longest, np.concatenate([b * longest + np.arange(n) for b, n in enumerate(sizes)]).astype("int32")
+
+
+def _pad_with_class_zero(x, pad: int, n_classes: int):
+    """(batch, V, classes) logits + ``pad`` padding SNPs of class 0 for sure, as in the padded real data."""
+    if not pad:
+        return x
+    fill = ops.one_hot(ops.zeros((ops.shape(x)[0], pad), "int32"), n_classes) * 16.0
+    return ops.concatenate([x, ops.cast(fill, x.dtype)], axis=1)
+
+
 class BlockTemplates(layers.Layer):
     """(batch, blocks, K) template choices -> (batch, L_padded, classes) logits.
 
@@ -68,9 +83,7 @@ class BlockTemplates(layers.Layer):
         super().__init__(**kwargs)
         self.starts = [int(x) for x in starts]
         self.n_templates, self.n_classes, self.length = n_templates, n_classes, length
-        sizes = np.diff(self.starts)
-        self.longest = int(sizes.max())
-        self.index = np.concatenate([b * self.longest + np.arange(n) for b, n in enumerate(sizes)]).astype("int32")
+        self.longest, self.index = _block_index(self.starts)
 
     def build(self, input_shape):
         shape = (len(self.starts) - 1, self.n_templates, self.longest * self.n_classes)
@@ -80,11 +93,7 @@ class BlockTemplates(layers.Layer):
         x = ops.einsum("bnk,nko->bno", choice, self.templates)
         x = ops.reshape(x, (-1, (len(self.starts) - 1) * self.longest, self.n_classes))
         x = ops.take(x, self.index, axis=1)
-        pad = self.length - self.starts[-1]
-        if pad:  # padding SNPs: class 0 for sure, as in the padded real data
-            fill = ops.one_hot(ops.zeros((ops.shape(x)[0], pad), "int32"), self.n_classes) * 16.0
-            x = ops.concatenate([x, fill], axis=1)
-        return x
+        return _pad_with_class_zero(x, self.length - self.starts[-1], self.n_classes)
 
     def set_templates(self, classes: np.ndarray, rows: np.ndarray, sharpness: float = 8.0) -> None:
         """Initialise template k of block b as block b of training genome ``rows[b, k]``
@@ -144,9 +153,7 @@ class HaplotypeTemplates(layers.Layer):
         super().__init__(**kwargs)
         self.starts = [int(x) for x in starts]
         self.n_templates, self.length = n_templates, length
-        sizes = np.diff(self.starts)
-        self.longest = int(sizes.max())
-        self.index = np.concatenate([b * self.longest + np.arange(n) for b, n in enumerate(sizes)]).astype("int32")
+        self.longest, self.index = _block_index(self.starts)
 
     def build(self, input_shape):
         shape = (len(self.starts) - 1, self.n_templates, self.longest)
@@ -158,11 +165,7 @@ class HaplotypeTemplates(layers.Layer):
         one, zero = ops.log_sigmoid(t), ops.log_sigmoid(-t)  # (batch, 2, V)
         x = ops.stack([zero[:, 0] + zero[:, 1], zero[:, 0] + one[:, 1], one[:, 0] + zero[:, 1],
                        one[:, 0] + one[:, 1]], axis=-1)
-        pad = self.length - self.starts[-1]
-        if pad:  # padding SNPs: class 0 for sure, as in the padded real data
-            fill = ops.one_hot(ops.zeros((ops.shape(x)[0], pad), "int32"), 4) * 16.0
-            x = ops.concatenate([x, ops.cast(fill, x.dtype)], axis=1)
-        return x
+        return _pad_with_class_zero(x, self.length - self.starts[-1], 4)
 
     def set_haplotypes(self, alleles: np.ndarray, rows: np.ndarray, sharpness: float = 8.0) -> None:
         """Codebook haplotype k = training haplotype ``rows[k]`` (alleles: int8 (H, V), 0/1), in every block."""
