@@ -291,6 +291,7 @@ def check(result: dict) -> dict:
 
 def stage_ingest(args, data: Path) -> dict:
     out = args.out / "ingest" / "cohort.h5"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
     r = check(measure([ogan(), "ingest", data / "cohort.vcf.gz", "-p", data / "cohort.panel", "-o", out,
                        "--no-progress"], args.out / "logs" / "ingest.log"))
@@ -554,18 +555,21 @@ def main() -> None:
         if not (data / "simulation.json").exists():
             sys.exit(f"scale.py: --skip-sim, but no {data / 'simulation.json'}")
         res["sim"] = json.loads((data / "simulation.json").read_text())
-    elif "sim" in args.stages or not (data / "cohort.vcf.gz").exists():
+    elif "sim" in args.stages or not (data / "simulation.json").exists():
         print(f"simulating into {data}")
         res["sim"] = simulate(data, args.seed, args.contig_mb, args.people, mu=args.mu)
         print(f"  {res['sim']['snps']} SNPs, {res['sim']['seconds']:.0f} s"
               + (" (cached: same parameters)" if res["sim"]["cached"] else ""))
+    else:  # the data on disk, whatever an earlier scale.json says
+        res["sim"] = json.loads((data / "simulation.json").read_text())
+    args.out.mkdir(parents=True, exist_ok=True)
+    results_path.write_text(json.dumps(res, indent=1, default=str))
     runners = {"ingest": stage_ingest, "study": stage_study, "speedup": stage_speedup,
                "generate": stage_generate, "window": stage_window, "quality": stage_quality}
     for name in [s for s in STAGES if s in args.stages and s in runners]:
         print(f"stage {name}")
         res[name] = runners[name](args, data)
         res["musts"] = musts(res)
-        args.out.mkdir(parents=True, exist_ok=True)
         results_path.write_text(json.dumps(res, indent=1, default=str))
     results_path.write_text(json.dumps({**res, "musts": musts(res)}, indent=1, default=str))
     print(summary(res))
