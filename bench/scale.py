@@ -10,7 +10,8 @@ workers included, sampled every 0.2 s):
 
   ingest    ogan ingest of the whole VCF
   study     ogan pipeline --keep EAS=0.2,AFR=0.2,SAS=0.2 --model offspring --preset cpu --map
-            --workers W (W = the largest of --workers-list): end to end, per step from its log
+            --workers W (W = the largest of --workers-list): end to end, and per step (the step
+            its log says is running); again with each of --study-workers if given
   speedup   ogan train alone on --speedup-region (biased like the study) with each W of --workers-list
   generate  ogan generate of the study's model, --n 500, to .vcf.gz and .h5; bgzip -@1 of the
             same VCF text (the floor for VCF output); HAPNEST's published rate beside them
@@ -18,8 +19,9 @@ workers included, sampled every 0.2 s):
   quality   per minority population: MAF r, LD r (within windows / across junctions), LD breaks
             per Mb, exact copies, DCR ratio, and the distance to the single-window study
 
+Measured commands are pinned to --cores CPUs (default 2, the issue's machine) where there are more.
 Prints one markdown table and writes scale.json under --out (results of earlier runs are kept, so
-stages can run one at a time).
+stages can run one at a time). How to run it and what it measured: docs/scale.md.
 
     python bench/scale.py [--stages sim,ingest,study,speedup,generate,window,quality] [--epochs N]
 """
@@ -50,6 +52,7 @@ MINORITY = ("EAS", "AFR", "SAS")
 # HAPNEST (published): 1,000,000 people x 6.8M variants in < 12 h on 8 threads, in genotypes/s per thread
 HAPNEST = 1_000_000 * 6_800_000 / (12 * 3600) / 8
 GIB = 1 << 30
+CORES = 2  # the issue's machine: measured commands are pinned to 2 CPUs where there are more
 STEP = r"pipeline: (.+?): (?:running|resuming)"  # the pipeline's log line as a step starts
 
 
@@ -203,22 +206,29 @@ def tree_rss(pid: int) -> tuple[int, int]:
     return total, len(procs)
 
 
-def measure(cmd: list, log_path: Path, *, step_pattern: str | None = None, interval: float = 0.2) -> dict:
+def measure(cmd: list, log_path: Path, *, step_pattern: str | None = None, interval: float = 0.2,
+            cores: int | None = None) -> dict:
     """Run ``cmd``, its stdout and stderr into ``log_path``: {seconds, peak_rss_gib, rc, max_processes}.
+
+    ``cores`` (default CORES, --cores): pin the command (and so its children) to the first ``cores``
+    CPUs where the machine has more; 0 does not pin. The load average at the start is recorded
+    (other jobs on the machine slow it down).
 
     With ``step_pattern`` (a regex whose group 1 names a step), each log line that matches starts a
     new step, and the result has ``steps``: {name: {seconds, peak_rss_gib}} in the order they ran.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    cores = CORES if cores is None else cores
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "160"}
     state = {"peak": 0, "procs": 0, "step": None, "steps": {}}
     lock = threading.Lock()
+    load = os.getloadavg()[0]
     start = time.perf_counter()
     with open(log_path, "w") as log:
         log.write("$ " + " ".join(map(str, cmd)) + "\n")
         log.flush()
         proc = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, bufsize=1, env=env)
+                                text=True, bufsize=1, env=env, preexec_fn=_pin(cores))
 
         def sample():
             while proc.poll() is None:
@@ -246,7 +256,8 @@ def measure(cmd: list, log_path: Path, *, step_pattern: str | None = None, inter
         sampler.join()
     seconds = time.perf_counter() - start
     result = {"cmd": " ".join(map(str, cmd)), "seconds": seconds, "peak_rss_gib": state["peak"] / GIB,
-              "rc": rc, "max_processes": state["procs"], "log": str(log_path)}
+              "rc": rc, "max_processes": state["procs"], "log": str(log_path), "cores": cores,
+              "load_avg_start": load}
     if step_pattern:
         result["steps"] = {name: {"seconds": (s["end"] if s["end"] is not None else seconds) - s["start"],
                                   "peak_rss_gib": s["peak"] / GIB} for name, s in state["steps"].items()}
@@ -254,6 +265,12 @@ def measure(cmd: list, log_path: Path, *, step_pattern: str | None = None, inter
     print(f"  {Path(str(cmd[0])).name} {cmd[1]}: {seconds:.1f} s, "
           f"peak RSS {state['peak'] / GIB:.2f} GiB ({status})")
     return result
+
+
+def _pin(cores: int | None):
+    if not cores or cores >= (os.cpu_count() or 1):
+        return None
+    return lambda: os.sched_setaffinity(0, range(cores))
 
 
 def ogan() -> str:
@@ -310,11 +327,21 @@ def _epochs(args) -> list[str]:
 
 
 def stage_study(args, data: Path) -> dict:
+    """The study with the most workers of --workers-list into OUT/study (the one the later stages
+    use), then, with --study-workers, end to end again with each other count into OUT/study_wN."""
     require_workers("pipeline")
-    study, workers = args.out / "study", max(args.workers_list)
+    most = max(args.workers_list)
+    result = run_study(args, data, args.out / "study", most)
+    others = sorted(set(args.study_workers or []) - {most})
+    if others:
+        result["other_workers"] = {str(w): run_study(args, data, args.out / f"study_w{w}", w) for w in others}
+    return result
+
+
+def run_study(args, data: Path, study: Path, workers: int) -> dict:
     shutil.rmtree(study, ignore_errors=True)  # a fresh study: the pipeline would skip finished steps
     cmd = pipeline_cmd(args, data, data / "cohort.vcf.gz", study, workers, "--panel", data / "cohort.panel")
-    r = check(measure(cmd, args.out / "logs" / "study.log", step_pattern=STEP))
+    r = check(measure(cmd, args.out / "logs" / f"{study.name}.log", step_pattern=STEP))
     manifest = json.loads((study / "pipeline.json").read_text())["steps"]
     for name, step in r["steps"].items():  # the pipeline's own step timer where it has one
         step["seconds"] = manifest.get(name, {}).get("seconds", step["seconds"])
@@ -477,6 +504,10 @@ def summary(res: dict) -> str:
         rows.append((f"study end to end, {r['workers']} workers", f"{r['seconds'] / 60:.1f} min",
                      "<= 60 min"))
         rows.append(("study peak RSS (process tree)", f"{r['peak_rss_gib']:.2f} GiB", "<= 6 GiB"))
+        for w, other in r.get("other_workers", {}).items():
+            rows.append((f"study end to end, {w} worker(s): minutes, peak RSS, train s per 10k SNPs",
+                         f"{other['seconds'] / 60:.1f} min, {other['peak_rss_gib']:.2f} GiB, "
+                         f"{_f(other.get('train_s_per_10k_snps'), '.0f')}", ""))
         rows.append(("study train s per 10k SNPs", _f(r.get("train_s_per_10k_snps"), ".0f"), ""))
         for name, step in r.get("steps", {}).items():
             rows.append((f"step {name}: seconds, peak RSS",
@@ -526,6 +557,7 @@ def summary(res: dict) -> str:
 
 
 def main() -> None:
+    global CORES
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "scale")
     parser.add_argument("--seed", type=int, default=13, help="simulation seed (the ogan steps use --seed 1)")
@@ -537,6 +569,9 @@ def main() -> None:
                         help="worker counts of the speed-up; the study and generation use the largest")
     parser.add_argument("--epochs", type=int, default=None,
                         help="training epochs [default: the cpu preset's]")
+    parser.add_argument("--study-workers", type=lambda s: [int(x) for x in s.split(",")], default=None,
+                        help="also run the whole study with these worker counts (e.g. 1) [default: only "
+                             "the largest of --workers-list]")
     parser.add_argument("--no-baselines", action="store_true", help="pass --no-baselines to the pipelines")
     parser.add_argument("--speedup-region", default="1:1-4000000",
                         help="region trained alone for the speed-up, or 'all' (the study's train.h5)")
@@ -545,7 +580,10 @@ def main() -> None:
     parser.add_argument("--skip-sim", action="store_true", help="use the data under OUT/data as it is")
     parser.add_argument("--stages", type=lambda s: s.split(","), default=list(STAGES),
                         help=f"comma list of {','.join(STAGES)} [default: all]")
+    parser.add_argument("--cores", type=int, default=2,
+                        help="pin every measured command to this many CPUs (0: no pinning)")
     args = parser.parse_args()
+    CORES = args.cores
     if unknown := set(args.stages) - set(STAGES):
         parser.error(f"unknown stages {sorted(unknown)}; choose from {','.join(STAGES)}")
     data = args.out / "data"
