@@ -548,6 +548,20 @@ class CohortFile:
                 self.variant_allele[s], gt[s], phased[s],
             )
 
+    def load_range(self, start: int, stop: int) -> Cohort:
+        """Variants ``start:stop`` (every sample) as a Cohort: one window of a chromosome."""
+        s = slice(int(start), int(stop))
+        return Cohort(
+            self.contig_id, self.contig_length, self.variant_contig[s], self.variant_position[s],
+            self.variant_id[s], self.variant_allele[s], self._file["call_genotype"][s],
+            self._file["call_genotype_phased"][s], self.samples, self.provenance, self.path,
+        )
+
+    @property
+    def genotype_dataset(self):
+        """The int8 (V, S, 2) genotype dataset, read lazily by slice."""
+        return self._file["call_genotype"]
+
     def load(self) -> Cohort:
         """Read everything into a Cohort."""
         return Cohort(

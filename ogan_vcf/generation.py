@@ -96,12 +96,23 @@ def _cohort(config: dict, classes: np.ndarray, populations: list[str], n_each: i
 
 def generate(model_dir, output, *, n: int | None = None, populations: list[str] | None = None,
              sample: bool | None = None, hybridize_factor: int | None = None, seed: int | None = None,
-             checkpoint: str = "best", show_progress: bool = False) -> GenerateSummary:
-    """Write ``n`` synthetic people per population as VCF/BCF/PLINK (+panel) or .h5."""
+             checkpoint: str = "best", workers: int | None = None, scheduler: str | None = None,
+             synchronous: bool = False, show_progress: bool = False) -> GenerateSummary:
+    """Write ``n`` synthetic people per population as VCF/BCF/PLINK (+panel) or .h5.
+
+    A windowed model (windowed.py) draws every window as a Dask task (``workers``/``scheduler``/
+    ``synchronous``, see ``parallel.Engine``), stitches neighbours in their overlap and joins the parts.
+    """
     from .io import write_output
     from .io.vcf import output_kind
+    from .windowed import is_windowed_model
 
     output_kind(output)
+    if is_windowed_model(model_dir):
+        return _generate_windowed(model_dir, Path(output), n=n, populations=populations, sample=sample,
+                                  hybridize_factor=hybridize_factor, seed=seed, checkpoint=checkpoint,
+                                  workers=workers, scheduler=scheduler, synchronous=synchronous,
+                                  show_progress=show_progress)
     cohort, epoch, seed = synthesize(model_dir, n=n, populations=populations, sample=sample,
                                      hybridize_factor=hybridize_factor, seed=seed, checkpoint=checkpoint)
     config = read_config(model_dir)
@@ -111,3 +122,40 @@ def generate(model_dir, output, *, n: int | None = None, populations: list[str] 
                                             "hybridize_factor": hybridize_factor}, seed=seed)
     paths = write_output(output, cohort, provenance=[record], show_progress=show_progress)
     return GenerateSummary(paths, cohort.samples.population_counts(), epoch, seed, hybridize_factor)
+
+
+def _generate_windowed(model_dir, output: Path, *, n, populations, sample, hybridize_factor, seed, checkpoint, workers,
+                       scheduler, synchronous, show_progress) -> GenerateSummary:
+    from .model import require_tensorflow
+    from .parallel import Engine
+    from .windowed import read_done, synthesize_windowed, window_dir
+    from .windows import core_ranges, windows_from_table
+
+    require_tensorflow()
+    config = read_config(model_dir)
+    labels = config["labels"]
+    populations = populations or labels
+    unknown = [p for p in populations if p not in labels]
+    if unknown:
+        raise InputError(f"unknown population {unknown[0]!r}; the model knows {', '.join(labels)}")
+    n = check_count(n if n is not None else max(config["training_sizes"].values()))
+    if checkpoint not in CHECKPOINTS:
+        raise InputError(f"checkpoint must be one of {', '.join(CHECKPOINTS)}, got {checkpoint!r}")
+    if hybridize_factor is not None and int(hybridize_factor) < 1:
+        raise InputError(f"the hybridize factor must be a whole number >= 1, got {hybridize_factor}")
+    seed = secrets.randbits(31) if seed is None else int(seed)
+    windows = windows_from_table(config["windows"])
+    cores = core_ranges(windows, config["contig_id"],
+                        [np.asarray(read_config(window_dir(model_dir, w))["variants"]["position"])
+                         [w.core_start - w.start:w.core_stop - w.start] for w in windows])
+    epochs = sorted({(read_done(model_dir, w) or {}).get("best_epoch") for w in windows} - {None})
+    record = provenance_record("generate", {"model_dir": str(model_dir), "model": config["model"],
+                                            "preset": config["preset"]["name"], "checkpoint": checkpoint, "n": n,
+                                            "sample": sample, "hybridize_factor": hybridize_factor,
+                                            "windows": cores}, seed=seed)
+    with Engine(workers, scheduler, synchronous) as engine:
+        paths = synthesize_windowed(model_dir, output, n=n, populations=populations, sample=sample,
+                                    factor=hybridize_factor, seed=seed, checkpoint=checkpoint, engine=engine,
+                                    provenance=[record], show_progress=show_progress)
+    epoch = epochs[0] if len(epochs) == 1 else (f"{epochs[0]}-{epochs[-1]}" if epochs else 0)
+    return GenerateSummary(paths, {p: n for p in populations}, epoch, seed, hybridize_factor)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import secrets
+import shutil
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -43,6 +44,12 @@ class TrainSummary:
     seconds: float
     n_training: dict[str, int]
     interrupted: bool = False
+    windows: int = 1  # >1: a windowed run (see windowed.py), figures summed or averaged over windows
+    windows_trained: int = 0
+    windows_skipped: int = 0
+    window_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+    window_digests: dict[str, str] = dataclasses.field(default_factory=dict)
+    engine: str = ""
 
 
 def training_cohort(cohort: Cohort, model: str, blocks: BlockSpec, seed: int) -> Cohort:
@@ -117,16 +124,32 @@ def _resumed_config(model_dir: Path, model, preset, seed, jit_compile, blocks, o
 
 def train(input, model_dir, *, panel=None, label_column=None, model: str | None = None, preset: str | None = None,
           overrides: dict | None = None, blocks: BlockSpec | None = None, seed: int | None = None,
-          resume: bool = False, jit_compile: bool | None = None, show_progress: bool = False) -> TrainSummary:
+          resume: bool = False, jit_compile: bool | None = None, window_snps: int | None = None,
+          overlap_snps: int | None = None, workers: int | None = None, scheduler: str | None = None,
+          synchronous: bool = False, show_progress: bool = False) -> TrainSummary:
     """Train a conditional GAN on ``input`` and write (or continue) ``model_dir``.
 
     ``model`` defaults to offspring and ``preset`` to cpu. With ``resume`` the run continues
     from its last checkpoint as its config.json says; only ``overrides["epochs"]`` may change
     it (the new total), and any other option that disagrees with the config is refused.
+
+    A cohort of more than 1.5 x ``window_snps`` SNPs (default ``windows.DEFAULT_WINDOW_SNPS``) is
+    cut into windows, one model each, trained as Dask tasks (``workers``/``scheduler``/``synchronous``,
+    see ``parallel.Engine``); a resumed windowed run keeps every finished window (windowed.py).
+    ``input`` may also be an in-memory Cohort (always one model).
     """
     from .model import require_tensorflow
 
     require_tensorflow()
+    if not isinstance(input, Cohort):
+        windowed = _windowed_run(input, Path(model_dir), panel=panel, label_column=label_column, model=model,
+                                 preset=preset, overrides=overrides, blocks=blocks, seed=seed, resume=resume,
+                                 jit_compile=jit_compile, window_snps=window_snps, overlap_snps=overlap_snps,
+                                 workers=workers, scheduler=scheduler, synchronous=synchronous,
+                                 show_progress=show_progress)
+        if isinstance(windowed, TrainSummary):
+            return windowed
+        input = windowed  # one window: the cohort, already read
     import keras
     import tensorflow as tf
 
@@ -142,7 +165,8 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str | None 
         model, preset = model or "offspring", preset or "cpu"
         chosen = make_preset(preset, model, **(overrides or {}))
         seed = secrets.randbits(31) if seed is None else int(seed)
-    cohort = read_cohort(input, panel=panel, label_column=label_column, show_progress=show_progress)
+    cohort = input if isinstance(input, Cohort) else read_cohort(input, panel=panel, label_column=label_column,
+                                                                  show_progress=show_progress)
     phase = cohort.phase_state  # of the called calls: a missing call has no phase
     phased = phase == "phased"
     if chosen.architecture == "haplotypes" and not phased:  # copying haplotypes needs phase: genotype blocks
@@ -192,6 +216,116 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str | None 
                       labels_names, phased, cohort.variant_contig, cohort.variant_position,
                       chosen.eval_samples, seed, chosen.samples)
     return _fit(gan, chosen, config, classes, labels, quality, state, model_dir, seed, show_progress)
+
+
+def _windowed_run(input, model_dir: Path, *, panel, label_column, model, preset, overrides, blocks, seed, resume,
+                  jit_compile, window_snps, overlap_snps, workers, scheduler, synchronous, show_progress):
+    """A windowed run's TrainSummary, or (one window) the cohort for the ordinary path."""
+    from .cohort import CohortFile, is_cohort_path, write_cohort
+    from .io import open_source
+    from .model.store import read_config
+    from .parallel import Engine
+    from .windowed import LAYOUT, is_windowed_model, train_windowed
+    from .windows import DEFAULT_OVERLAP_SNPS, DEFAULT_WINDOW_SNPS, plan_windows, window_table, windows_from_table
+
+    stored = model_dir / "training.h5"  # a VCF/PLINK input, ingested once for every window
+    if resume and is_windowed_model(model_dir):
+        config = read_config(model_dir)
+        recorded = {"model": (model, config["model"]), "preset": (preset, config["preset"]["name"]),
+                    "seed": (seed, config["seed"]), "window_snps": (window_snps, config["window_snps"]),
+                    "overlap_snps": (overlap_snps, config["overlap_snps"]),
+                    "blocks": (blocks.describe() if blocks else None, config.get("hybridizer_blocks"))}
+        changed = [k for k, (given, kept) in recorded.items() if given is not None and given != kept]
+        changed += sorted(k for k, v in (overrides or {}).items() if v is not None and k != "epochs"
+                          and v != config["preset"].get(k))
+        if changed:
+            raise InputError(f"resuming continues {model_dir} as configured; only the number of epochs may change "
+                             f"(got other {', '.join(changed)})")
+        cohort_path = Path(config["cohort"])
+        if not cohort_path.is_file():
+            raise InputError(f"{model_dir}: its training cohort {cohort_path} is gone; train afresh")
+        windows = windows_from_table(config["windows"])
+        model, preset, seed = config["model"], config["preset"]["name"], config["seed"]
+        blocks = BlockSpec(size=config.get("hybridizer_block_size"), genetic_map=config.get("hybridizer_map"))
+        label_column = config["label_column"]
+        epochs = (overrides or {}).get("epochs") or config["preset"]["epochs"]
+        if epochs < 1:
+            raise InputError(f"epochs must be at least 1, got {epochs}")
+        chosen = replace(preset_from_dict(config["preset"]), epochs=int(epochs))
+        config["preset"] = chosen.to_dict()
+    else:
+        if is_cohort_path(input) and panel is None:
+            cohort_path = Path(input)
+        else:
+            model_dir.mkdir(parents=True, exist_ok=True)
+            write_cohort(stored, open_source(input, panel=panel, label_column=label_column),
+                         show_progress=show_progress)
+            cohort_path, label_column = stored, None
+        model, preset = model or "offspring", preset or "cpu"
+        chosen = make_preset(preset, model, **(overrides or {}))
+        seed = secrets.randbits(31) if seed is None else int(seed)
+        with CohortFile(cohort_path) as f:
+            genetic_cm = None
+            if blocks and blocks.genetic_map:
+                from .hybridizer.blocks import read_genetic_map, variants_cm
+
+                genetic_cm = variants_cm(f.variant_contig, f.variant_position, f.contig_id,
+                                         read_genetic_map(blocks.genetic_map))
+            windows = plan_windows(f.variant_contig, window_snps=window_snps or DEFAULT_WINDOW_SNPS,
+                                   overlap_snps=DEFAULT_OVERLAP_SNPS if overlap_snps is None else overlap_snps,
+                                   genotypes=f.genotype_dataset, genetic_cm=genetic_cm)
+            if len(windows) == 1:
+                cohort = f.load()
+                if label_column and label_column != cohort.samples.label_column:
+                    cohort.samples = cohort.samples.relabel(label_column, str(input))
+                cohort.path = str(input)
+                stored.unlink(missing_ok=True)
+                return cohort
+            called = f.n_variants * len(f.samples) - f.n_missing_calls
+            if f.n_missing_calls:
+                raise InputError(f"{input}: {f.n_missing_calls} missing calls cannot be encoded; impute them "
+                                 "first (e.g. Beagle), or drop those sites")
+            if 0 < f.n_unphased_calls < called:
+                raise InputError(f"{input}: partly phased; phase every call (e.g. Beagle) or none before training")
+            samples, contig_id, contig_length = f.samples, f.contig_id, f.contig_length
+            phased = f.n_unphased_calls == 0
+            n_variants = f.n_variants
+        if label_column and label_column != samples.label_column:
+            samples = samples.relabel(label_column, str(input))
+        if model_dir.exists():  # a fresh run: what was there is replaced
+            for old in (model_dir / "windows", model_dir / "checkpoints", model_dir / "history.csv"):
+                shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+        config = {"format": MODEL_FORMAT, "layout": LAYOUT, "model": model, "preset": chosen.to_dict(),
+                  "labels": list(samples.population_counts()), "label_column": samples.label_column,
+                  "phased": phased, "seed": seed, "software": software_versions(), "source": str(input),
+                  "cohort": str(cohort_path.resolve()), "n_variants": n_variants, "contig_id": list(contig_id),
+                  "contig_length": list(contig_length), "window_snps": window_snps or DEFAULT_WINDOW_SNPS,
+                  "overlap_snps": DEFAULT_OVERLAP_SNPS if overlap_snps is None else overlap_snps,
+                  "windows": window_table(windows), "jit_compile": bool(jit_compile),
+                  "hybridizer_blocks": (blocks or BlockSpec()).describe(),
+                  "hybridizer_block_size": blocks.size if blocks else None,
+                  "hybridizer_map": blocks.genetic_map if blocks else None}
+    options = {"model": model, "preset": preset, "overrides": {k: v for k, v in (overrides or {}).items() if k != "epochs"},
+               "epochs": chosen.epochs, "blocks": blocks, "seed": seed, "jit_compile": config["jit_compile"]}
+    start = time.perf_counter()
+    with Engine(workers, scheduler, synchronous) as engine:
+        try:
+            run = train_windowed(cohort_path, model_dir, windows, config=config, options=options,
+                                 label_column=label_column, engine=engine, show_progress=show_progress)
+        except KeyboardInterrupt:
+            return TrainSummary(str(model_dir), model, preset, chosen.epochs, 0, 0, None, time.perf_counter() - start,
+                                {}, interrupted=True, windows=len(windows), engine=engine.describe())
+    from .windowed import read_done
+
+    records = [read_done(model_dir, w) for w in windows]
+    config["training_sizes"] = records[0]["n_training"]
+    write_config(model_dir, config)
+    qualities = [r["best_quality"] for r in records if r.get("best_quality") is not None]
+    return TrainSummary(str(model_dir), model, preset, chosen.epochs, sum(r["steps"] for r in records),
+                        min(r["best_epoch"] for r in records), float(np.mean(qualities)) if qualities else None,
+                        time.perf_counter() - start, config["training_sizes"], windows=len(windows),
+                        windows_trained=run.trained, windows_skipped=run.skipped, window_seconds=run.seconds,
+                        window_digests=run.digests, engine=run.engine)
 
 
 def template_owners(k: int, counts: np.ndarray, codebook: str) -> np.ndarray:
@@ -290,13 +424,15 @@ def _new_config(cohort, model, preset, labels, phased, seed, data, jit_compile) 
     }
 
 
-def epoch_batches(classes: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, first: int, last: int):
+def epoch_batches(classes: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, first: int, last: int,
+                  steps: int | None = None):
     """tf.data batches of epochs ``first``..``last - 1``: each epoch a permutation that depends only
-    on (seed, epoch), cut to whole batches, so a resumed run sees what an unbroken one would."""
+    on (seed, epoch), cut to whole batches (at most ``steps`` of them), so a resumed run sees what an
+    unbroken one would."""
     import tensorflow as tf
 
     n = len(labels)
-    used = n // batch_size * batch_size
+    used = min(n // batch_size, steps or n) * batch_size
     classes, labels = tf.constant(classes), tf.constant(labels)
 
     def one_epoch(epoch):
@@ -321,8 +457,9 @@ def _fit(gan, preset, config, classes, labels, quality, state, model_dir, seed, 
     if steps_per_epoch < 1:
         raise InputError(f"{len(labels)} training genomes are fewer than one batch ({preset.batch_size}); "
                          "use a smaller batch size")
+    steps_per_epoch = min(steps_per_epoch, preset.steps_per_epoch or steps_per_epoch)
     t0 = state["epoch"]
-    dataset = epoch_batches(padded, labels, preset.batch_size, seed, t0, preset.epochs)
+    dataset = epoch_batches(padded, labels, preset.batch_size, seed, t0, preset.epochs, preset.steps_per_epoch)
     history_path = Path(model_dir) / "history.csv"
     fields = ["epoch", "seconds", "d_loss", "g_loss", "quality",
               *(f"{kind}_{name}" for name in config["labels"] for kind in ("maf_r", "ld_r"))]

@@ -50,6 +50,7 @@ class Preset:
     # network whose capacity follows the data, as the paper's); "per_population": equal shares
     codebook: str = "shared"
     # bookkeeping
+    steps_per_epoch: int | None = None  # None: one pass over the training genomes; else at most this many batches
     eval_every: int = 1  # epochs between quality evaluations (and checkpoints)
     eval_samples: int = 200  # generated per population for the quality score
 
@@ -91,6 +92,8 @@ def make_preset(name: str, model: str, **overrides) -> Preset:
     if unknown:
         raise InputError(f"unknown preset field(s): {', '.join(sorted(unknown))}")
     preset = replace(preset, **{k: v for k, v in overrides.items() if v is not None})
+    if preset.steps_per_epoch is not None and preset.steps_per_epoch < 1:
+        raise InputError(f"steps_per_epoch must be at least 1, got {preset.steps_per_epoch}")
     for field_name in ("batch_size", "epochs", "d_steps", "noise_dim"):
         if getattr(preset, field_name) < 1:
             raise InputError(f"{field_name} must be at least 1, got {getattr(preset, field_name)}")
@@ -100,4 +103,5 @@ def make_preset(name: str, model: str, **overrides) -> Preset:
 def preset_from_dict(values: dict) -> Preset:
     values = dict(values)
     values["critic_filters"] = tuple(values["critic_filters"])
+    values.setdefault("steps_per_epoch", None)  # models written before the field existed
     return Preset(**values)

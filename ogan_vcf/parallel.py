@@ -1,0 +1,142 @@
+"""Independent tasks (one per window) on Dask distributed, with one progress bar.
+
+``Engine`` owns the workers, as bio2zarr's ``ParallelWorkManager`` does: a ``LocalCluster`` of
+worker processes on this machine by default (``workers``, default the cores this process may
+use; each worker's TensorFlow, BLAS and numba threads set so that workers do not oversubscribe),
+an existing cluster with ``scheduler`` (or ``DASK_SCHEDULER_ADDRESS``), or ``synchronous``: every
+task in this process, in order (tests and ``--debug``). A task that dies (its worker lost, or an
+exception) is retried ``retries`` times before the run stops with its error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from .errors import InputError
+
+RETRIES = 2
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def thread_environment(threads: int) -> dict[str, str]:
+    """Environment that caps a worker's compute threads (TensorFlow, OpenMP/BLAS, numba)."""
+    n = str(max(1, int(threads)))
+    return {"TF_NUM_INTRAOP_THREADS": n, "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": n,
+            "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n, "NUMBA_NUM_THREADS": n,
+            "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def limit_threads(threads: int | None) -> None:
+    """In a task: cap this process's TensorFlow and numba threads (no-op once TF has started)."""
+    if not threads:
+        return
+    import numba
+
+    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except (ImportError, RuntimeError):  # no TensorFlow here, or it is already running: keep its threads
+        pass
+
+
+@dataclass
+class TaskTimes:
+    """Seconds per finished task, by key."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def slowest(self, k: int = 3) -> list[tuple[str, float]]:
+        return sorted(self.seconds.items(), key=lambda kv: -kv[1])[:k]
+
+
+class Engine:
+    """Where tasks run; use as a context manager (a LocalCluster is started and closed with it)."""
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None, synchronous: bool = False):
+        self.scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+        self.synchronous = bool(synchronous)
+        if workers is not None and int(workers) < 1:
+            raise InputError(f"--workers must be at least 1, got {workers}")
+        self.workers = int(workers) if workers else available_cores()
+        local = not (self.scheduler or self.synchronous)
+        self.threads = max(1, available_cores() // self.workers) if local else None
+        self.client = self.cluster = None
+        self.task_resources: dict | None = None  # {"GPU": 1} on a cluster whose workers declare GPUs
+
+    def describe(self) -> str:
+        if self.synchronous:
+            return "synchronous (this process)"
+        if self.scheduler:
+            return f"Dask cluster at {self.scheduler}"
+        return f"Dask LocalCluster, {self.workers} worker process(es) x {self.threads} thread(s)"
+
+    def __enter__(self) -> Engine:
+        if self.synchronous:
+            return self
+        from distributed import Client, LocalCluster
+
+        if self.scheduler:
+            try:
+                self.client = Client(self.scheduler, timeout="30s")
+            except (OSError, TimeoutError) as e:
+                raise InputError(f"cannot reach the Dask scheduler at {self.scheduler} ({e})") from None
+            workers = self.client.scheduler_info().get("workers", {}).values()
+            if any(w.get("resources", {}).get("GPU") for w in workers):
+                self.task_resources = {"GPU": 1}  # one window per GPU at a time
+            return self
+        self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                    dashboard_address=None, silence_logs=logging.ERROR,
+                                    env=thread_environment(self.threads))
+        self.client = Client(self.cluster)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for part in (self.client, self.cluster):
+            if part is not None:
+                try:
+                    part.close()
+                except Exception:  # noqa: BLE001 - shutting down: nothing to save
+                    pass
+        self.client = self.cluster = None
+
+    def run(self, fn: Callable, items: Iterable[tuple[str, tuple]], *, resources: dict | None = None,
+            retries: int = RETRIES, on_done: Callable[[str, object], None] | None = None) -> Iterator[tuple[str, object]]:
+        """Run ``fn(*args)`` for each (key, args); yield (key, result) as tasks finish.
+
+        ``on_done`` is called in this process right after each task finishes (e.g. to advance a bar).
+        """
+        items = list(items)
+        if self.synchronous:
+            for key, args in items:
+                result = fn(*args)
+                if on_done:
+                    on_done(key, result)
+                yield key, result
+            return
+        from distributed import as_completed
+
+        futures = {self.client.submit(fn, *args, key=f"ogan-{key}-{time.time_ns()}", pure=False, retries=retries,
+                                      resources=resources): key for key, args in items}
+        try:
+            for future in as_completed(futures):
+                key = futures[future]
+                result = future.result()  # re-raises the task's error after its retries
+                if on_done:
+                    on_done(key, result)
+                yield key, result
+        finally:
+            for future in futures:
+                future.cancel()
