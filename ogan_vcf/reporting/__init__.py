@@ -13,11 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cohort import Cohort
 from ..errors import InputError
 from . import metrics as m
 from .data import PlotData
-from .sites import describe, flip_alleles, match_sites
+from .sampling import find_windows, plan_sites, run_ids
+from .sites import describe, match_sites
+from .store import Genomes, SiteTables, Store, as_store, gather, open_store
 
 SCHEMA_VERSION = 1
 CONCERNS = {  # key: (is it a concern, given every privacy number; what to say)
@@ -42,35 +43,17 @@ POPULATION_ATTACKS = {"mia_nearest_auc": "distance to the nearest synthetic geno
                       "mia_frequency_lr_auc": "allele-frequency likelihood ratio"}
 
 
-@dataclass
-class Genomes:
-    """One cohort over the shared sites: ALT counts and genotype codes, (samples, SNPs)."""
+def _population_metrics(real: Genomes, synth: Genomes, maf: tuple, het: tuple, digest: np.ndarray,
+                        ld: tuple[Genomes, Genomes], r_pairs, limits, rng):
+    """The keys of one row of ``per_population`` (or ``overall``), and the pairs' r (real, synthetic).
 
-    dosage: np.ndarray  # int8, -1 missing
-    codes: np.ndarray  # int8: phased 4-class codes or dosage
-    labels: np.ndarray  # str
-    ids: np.ndarray  # str
-
-    def take(self, rows: np.ndarray) -> Genomes:
-        return Genomes(self.dosage[rows], self.codes[rows], self.labels[rows], self.ids[rows])
-
-
-def genomes(cohort: Cohort, sites: np.ndarray, phased_codes: bool, flip: np.ndarray | None = None) -> Genomes:
-    """The cohort at ``sites`` (int64 indices), REF/ALT swapped where ``flip`` (bool, same length)."""
-    g = cohort.genotypes[sites] if flip is None else flip_alleles(cohort.genotypes[sites], flip)
-    missing = np.minimum(g[:, :, 0], g[:, :, 1]) < 0
-    dosage = np.where(missing, -1, g[:, :, 0] + g[:, :, 1]).astype(np.int8).T
-    codes = np.where(missing, -1, 2 * g[:, :, 0] + g[:, :, 1]).astype(np.int8).T if phased_codes else dosage
-    return Genomes(np.ascontiguousarray(dosage), np.ascontiguousarray(codes), cohort.samples.populations,
-                   cohort.samples.ids)
-
-
-def _population_metrics(real: Genomes, synth: Genomes, pairs, limits, rng):
-    """The per-population keys, the MAF pair (for figures) and the pairs' r (real, synthetic)."""
-    maf_real, maf_synth = m.maf_pair(real.dosage, synth.dosage)
-    i, j = pairs
-    r_real, r_synth = m.pair_r(m.standardize(real.dosage), i, j), m.pair_r(m.standardize(synth.dosage), i, j)
-    het_real = m.heterozygosity(real.dosage)
+    real, synth : the genomes at the genome-wide sites; maf : (real, synthetic) frequencies of the
+    real minor allele at every shared site; het : their heterozygosity; digest : the synthetic
+    genomes' digests (every site); ld : the genomes at the LD sites; r_pairs : (pairs, run ids or None).
+    """
+    maf_real, maf_synth = maf
+    (i, j), run = r_pairs
+    r_real, r_synth = (_pair_r(g.dosage, i, j, run) for g in ld)
     div_real = m.mean_pairwise_distance(real.dosage[m.sample_rows(len(real.dosage), limits["diversity_samples"], rng)])
     div_synth = m.mean_pairwise_distance(
         synth.dosage[m.sample_rows(len(synth.dosage), limits["diversity_samples"], rng)])
@@ -80,18 +63,41 @@ def _population_metrics(real: Genomes, synth: Genomes, pairs, limits, rng):
         "maf_rmse": float(np.sqrt(np.mean((maf_real - maf_synth) ** 2))) if len(maf_real) else None,
         "ld_r": m.pearson(r_real, r_synth),
         "diversity_ratio": div_synth / div_real if div_real and div_synth is not None else None,
-        "heterozygosity_ratio": m.heterozygosity(synth.dosage) / het_real if het_real else None,
-        "duplicate_fraction": m.duplicate_fraction(synth.dosage),
-    }, (maf_real, maf_synth), (r_real, r_synth)
+        "heterozygosity_ratio": het[1] / het[0] if het[0] else None,
+        "duplicate_fraction": 1.0 - len(set(digest.tolist())) / len(digest) if len(digest) else 0.0,
+    }, (r_real, r_synth)
 
 
-def compute_metrics(real: Cohort, synthetic: Cohort, train: Cohort | None = None, *, ld_distance: int = 50_000,
+def _pair_r(dosage: np.ndarray, i: np.ndarray, j: np.ndarray, run: np.ndarray | None) -> np.ndarray:
+    """Pairwise r of SNP pairs: over the whole matrix (``run`` None), or one run of sites at a time."""
+    return m.pair_r(m.standardize(dosage), i, j) if run is None else m.run_pair_r(dosage, i, j, run)
+
+
+@dataclass
+class _Side:
+    """One cohort at the report's sites (``store.gather``): genomes per site set, and the per-site tables."""
+
+    genomes: dict[str, Genomes]
+    tables: SiteTables
+
+    def rows(self, labels: np.ndarray | None = None) -> np.ndarray:
+        pops = self.genomes["ld"].labels
+        return np.arange(len(pops)) if labels is None else np.flatnonzero(np.isin(pops, labels))
+
+
+def compute_metrics(real, synthetic, train=None, *, ld_distance: int = 50_000,
                     ld_window: tuple[int, int] | None = None, seed: int = 0, limits: dict | None = None,
                     show_progress: bool = False, progress_label: str = "report") -> tuple[dict, PlotData, list[str]]:
-    """The metrics dict, the figure data, and notes, for real vs synthetic (and training)."""
+    """The metrics dict, the figure data, and notes, for real vs synthetic (and training).
+
+    Each cohort is a Cohort, an open CohortFile or a ``store.Store``; genotypes are read only at the
+    sites ``sampling.plan_sites`` picks (every site up to the limits ``metrics.LIMITS``).
+    """
     from .._progress import progress_bar
 
     limits = {**m.LIMITS, **(limits or {})}
+    real, synthetic = as_store(real), as_store(synthetic)
+    train = None if train is None else as_store(train)
     rng = np.random.default_rng(seed)
     notes: list[str] = []
     match = match_sites(real, synthetic, names=("real", "synthetic"))
@@ -101,54 +107,98 @@ def compute_metrics(real: Cohort, synthetic: Cohort, train: Cohort | None = None
                          f"with {real.path}; a report needs at least 2")
     notes.extend(describe(match.counts, ("real", "synthetic")))
     phased = real.phase_state == synthetic.phase_state == "phased"  # missing calls have no phase
-    R, S = genomes(real, ia, phased), genomes(synthetic, match.b, phased, match.flip)
-    populations = [p for p in real.samples.population_counts() if p in set(S.labels)]
-    missing = sorted(set(S.labels) - set(R.labels))
+    contig, position = real.variant_contig[ia], real.variant_position[ia]
+    windows = find_windows(synthetic.provenance)
+    plan = plan_sites(contig, position, real.contig_id, limits=limits, ld_distance=ld_distance, ld_window=ld_window,
+                      windows=windows)
+    subsets = {"ld": plan.ld, "heatmap": plan.heatmap, "genome": plan.genome,
+               **({"privacy": plan.privacy} if train is not None else {})}
+    codes = ("genome", "privacy")
+    R = _Side(*gather(real, ia, None, subsets, phased_codes=phased, codes_for=codes, digests=False))
+    S = _Side(*gather(synthetic, match.b, match.flip, subsets, phased_codes=phased, codes_for=codes))
+    synth_labels = S.genomes["ld"].labels
+    populations = [p for p in real.samples.population_counts() if p in set(synth_labels)]
+    missing = sorted(set(synth_labels) - set(real.samples.populations))
     if missing:
         notes.append(f"synthetic populations not in the real cohort are only counted overall: {', '.join(missing)}")
-    contig, position = real.variant_contig[ia], real.variant_position[ia]
     result = {"schema_version": SCHEMA_VERSION,
               "sites": {"real": real.n_variants, "synthetic": synthetic.n_variants, **match.counts},
               "encoding": "phased-4" if phased else "dosage-3", "sampling": {}, "per_population": {}}
     plot = PlotData(populations=populations, maf={})
     steps = 6 + len(populations) + (train is not None)
+    ld_cols = np.flatnonzero(plan.ld_sample)  # the LD sample among the LD sites
+    whole = len(ld_cols) == len(plan.ld) == len(ia)
+    sample_run = plan.ld_run if len(ld_cols) == len(plan.ld) else run_ids(plan.ld[ld_cols], contig)
+    sample_pos = position[plan.ld[ld_cols]]
+    r_run = None if whole else plan.ld_run
     with progress_bar(progress_label, steps, show=show_progress) as bar:
-        pairs = m.near_pairs(contig, position, ld_distance, limits["ld_pairs"], rng)
-        result["overall"], plot.maf["overall"], r_pairs = _population_metrics(R, S, pairs, limits, rng)
-        _ld_figures(R, S, pairs, r_pairs, real.contig_id, contig, position, ld_distance, ld_window, plot)
+        i, j = m.near_pairs(sample_run, sample_pos, ld_distance, limits["ld_pairs"], rng)
+        pairs = (ld_cols[i], ld_cols[j])
+        maf = m.minor_pair(R.tables.frequency(), S.tables.frequency())
+        het = (R.tables.heterozygosity(), S.tables.heterozygosity())
+        result["overall"], r_pairs = _population_metrics(
+            R.genomes["genome"], S.genomes["genome"], maf, het, S.tables.digest,
+            (R.genomes["ld"], S.genomes["ld"]), (pairs, r_run), limits, rng)
+        plot.maf["overall"] = maf
+        _ld_figures(R, S, pairs, r_pairs, real.contig_id, contig, position, plan, ld_distance, plot)
         bar.advance()
-        sub_pairs = m.near_pairs(contig, position, ld_distance, limits["ld_pairs_population"], rng)
+        i, j = m.near_pairs(sample_run, sample_pos, ld_distance, limits["ld_pairs_population"], rng)
+        sub_pairs = (ld_cols[i], ld_cols[j])
         for pop in populations:
-            rows_r, rows_s = np.flatnonzero(R.labels == pop), np.flatnonzero(S.labels == pop)
-            result["per_population"][pop], plot.maf[pop], _ = _population_metrics(
-                R.take(rows_r), S.take(rows_s), sub_pairs, limits, rng)
-            result["per_population"][pop]["ld_breaks_per_mb"] = m.ld_breaks_per_mb(
-                R.dosage[rows_r], S.dosage[rows_s], position, contig)
+            rows_r, rows_s = R.rows([pop]), S.rows([pop])
+            maf = m.minor_pair(R.tables.frequency([pop]), S.tables.frequency([pop]))
+            het = (R.tables.heterozygosity([pop]), S.tables.heterozygosity([pop]))
+            result["per_population"][pop], _ = _population_metrics(
+                R.genomes["genome"].take(rows_r), S.genomes["genome"].take(rows_s), maf, het,
+                S.tables.digest[rows_s], (R.genomes["ld"].take(rows_r), S.genomes["ld"].take(rows_s)),
+                (sub_pairs, r_run), limits, rng)
+            plot.maf[pop] = maf
+            ld_r, ld_s = (side.genomes["ld"].dosage[rows] for side, rows in ((R, rows_r), (S, rows_s)))
+            if len(ld_cols) < len(plan.ld):
+                ld_r, ld_s = ld_r[:, ld_cols], ld_s[:, ld_cols]
+            result["per_population"][pop]["ld_breaks_per_mb"] = m.ld_breaks_per_mb(ld_r, ld_s, sample_pos,
+                                                                                    sample_run)
             bar.advance()
-        _classify(R, S, populations, result, plot, limits, rng, seed)
+        _classify(R.genomes["genome"], S.genomes["genome"], populations, result, plot, limits, rng, seed)
         bar.advance()
         code_range = 3.0 if phased else 2.0
-        result["gmm"] = m.gmm_tables(np.where(R.codes < 0, 0, R.codes), np.where(S.codes < 0, 0, S.codes),
+        r_codes, s_codes = R.genomes["genome"].codes, S.genomes["genome"].codes
+        result["gmm"] = m.gmm_tables(np.where(r_codes < 0, 0, r_codes), np.where(s_codes < 0, 0, s_codes),
                                      code_range, max_samples=limits["gmm_samples"], rng=rng, seed=seed)
         bar.advance(4)
         if train is not None:
-            result["privacy"] = _privacy(R, S, real, train, ia, phased, plot, limits, rng, notes)
+            result["privacy"] = _privacy(R, S, real, train, ia, phased, plan, plot, limits, rng, notes)
             bar.advance()
-    result["sampling"] = _sampling_note(result, limits, len(pairs[0]))
+    if windows is not None:
+        result["junctions"] = _junctions(R, S, populations, plan, position, windows, ld_distance, limits, seed)
+    result["sampling"] = {**_sampling_note(result, limits, len(pairs[0])), **plan.sampling}
     return result, plot, notes
 
 
-def _ld_figures(R, S, pairs, r_pairs, contig_id, contig, position, ld_distance, ld_window, plot) -> None:
-    """LD decay over the sampled pairs, and the heatmap window (at most 1000 SNPs, on one contig)."""
+def _junctions(R: _Side, S: _Side, populations, plan, position, windows, ld_distance, limits, seed) -> dict:
+    """Junction LD (``metrics.junction_ld``) over all genomes and per population, on its own random stream."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 13]))
+    pos = position[plan.ld]
+    out = {"windows": len(windows), "junctions": plan.junctions, "per_population": {}}
+    out["overall"] = m.junction_ld(R.genomes["ld"].dosage, S.genomes["ld"].dosage, pos, plan.ld_run, plan.window,
+                                   max_distance=ld_distance, max_pairs=limits["ld_pairs"], rng=rng)
+    for pop in populations:
+        out["per_population"][pop] = m.junction_ld(
+            R.genomes["ld"].dosage[R.rows([pop])], S.genomes["ld"].dosage[S.rows([pop])], pos, plan.ld_run,
+            plan.window, max_distance=ld_distance, max_pairs=limits["ld_pairs_population"], rng=rng)
+    return out
+
+
+def _ld_figures(R, S, pairs, r_pairs, contig_id, contig, position, plan, ld_distance, plot) -> None:
+    """LD decay over the sampled pairs (columns of the LD sites), and the heatmap window (at most 1000
+    SNPs, on one contig)."""
     i, j = pairs
-    distance = position[j] - position[i]
+    distance = position[plan.ld[j]] - position[plan.ld[i]]
     real_decay = m.ld_decay(r_pairs[0], distance, ld_distance)
     plot.ld_decay = {"bin_centers_kb": real_decay["bin_centers_kb"], "real": real_decay["mean_r2"],
                      "synthetic": m.ld_decay(r_pairs[1], distance, ld_distance)["mean_r2"]}
-    start, stop = ld_window or (0, len(position))
-    same = contig[start:min(stop, start + 1000)] == contig[start]
-    stop = start + (len(same) if same.all() else int(np.argmin(same)))
-    zr, zs = m.standardize(R.dosage[:, start:stop]), m.standardize(S.dosage[:, start:stop])
+    start, stop = plan.heatmap_range
+    zr, zs = m.standardize(R.genomes["heatmap"].dosage), m.standardize(S.genomes["heatmap"].dosage)
     plot.ld_real, plot.ld_synthetic = zr @ zr.T, zs @ zs.T
     plot.ld_window = (f"SNPs {start + 1}-{stop} of the shared sites "
                       f"({contig_id[contig[start]]}:{position[start]}-{position[stop - 1]})")
@@ -170,8 +220,10 @@ def _classify(R, S, populations, result, plot, limits, rng, seed) -> None:
         result["per_population"][pop]["label_accuracy"] = float(hits.mean()) if len(hits) else None
 
 
-def _training_genomes(real: Cohort, train: Cohort, ia: np.ndarray, phased: bool, notes: list[str]) -> Genomes:
-    """The training cohort on the real cohort's shared sites ``ia``, in real's allele order."""
+def _training_genomes(real: Store, train: Store, ia: np.ndarray, phased: bool, plan, notes: list[str]
+                      ) -> tuple[Genomes, np.ndarray]:
+    """The training cohort at the privacy sites of the real cohort's shared sites ``ia``, in real's allele
+    order, and its genomes' digests over every shared site."""
     match = match_sites(real, train, names=("real", "train"))
     where = np.full(real.n_variants, -1, dtype=np.int64)
     where[match.a] = np.arange(len(match.a))
@@ -182,22 +234,27 @@ def _training_genomes(real: Cohort, train: Cohort, ia: np.ndarray, phased: bool,
     if match.flip[k].any():
         notes.append(f"{int(match.flip[k].sum())} shared sites have REF and ALT swapped in the training cohort: "
                      "matched, their genotypes flipped to the real cohort's alleles")
-    return genomes(train, match.b[k], phased, match.flip[k])
+    genomes, tables = gather(train, match.b[k], match.flip[k], {"privacy": plan.privacy}, phased_codes=phased,
+                             codes_for=("privacy",), tables=False)
+    return genomes["privacy"], tables.digest
 
 
-def _privacy(R, S, real, train, ia, phased, plot, limits, rng, notes) -> dict:
+def _privacy(R: _Side, S: _Side, real, train, ia, phased, plan, plot, limits, rng, notes) -> dict:
     """Copies, distance to closest record, adversarial accuracy, runs, membership and kinship.
 
     A genome with no comparable genome (no site called in both) has a NaN distance and is left
-    out of the medians, the adversarial accuracy and the membership test.
+    out of the medians, the adversarial accuracy and the membership test. Exact copies compare
+    every shared site (digests); the rest reads the privacy sites (``SitePlan.privacy``).
     """
-    T = _training_genomes(real, train, ia, phased, notes)
+    T, t_digest = _training_genomes(real, train, ia, phased, plan, notes)
+    s_digest = S.tables.digest
+    S, R = S.genomes["privacy"], R.genomes["privacy"]
     # held-out: real genomes neither trained on nor in the synthetic set (real genomes scored as synthetic)
     holdout = R.take(np.flatnonzero(~np.isin(R.ids, T.ids) & ~np.isin(R.ids, S.ids)))
     n = limits["distance_samples"]
     s_rows, t_rows = m.sample_rows(len(S.dosage), n, rng), m.sample_rows(len(T.dosage), n, rng)
     dcr_synth = m.nearest_distances(S.dosage[s_rows], T.dosage)
-    out = {"exact_copy_fraction": m.contained_fraction(S.dosage, T.dosage), "n_holdout": len(holdout.dosage)}
+    out = {"exact_copy_fraction": _copies(s_digest, t_digest), "n_holdout": len(holdout.dosage)}
     s_sample, t_sample = S.dosage[s_rows], T.dosage[t_rows]
     d_ts, d_tt = m.nearest_distances(t_sample, s_sample), m.nearest_distances(t_sample, t_sample, same=True)
     d_st, d_ss = m.nearest_distances(s_sample, t_sample), m.nearest_distances(s_sample, s_sample, same=True)
@@ -214,17 +271,25 @@ def _privacy(R, S, real, train, ia, phased, plot, limits, rng, notes) -> dict:
     else:
         out["dcr_ratio"] = out["membership_auc"] = None
         notes.append("every real genome was in training: no held-out genomes, so no DCR ratio or membership test")
-    out.update(_runs_and_kinship(R, S, T, holdout, plot, limits, rng))
+    out.update(_runs_and_kinship(S, T, holdout, plan, plot, limits, rng))
     haplotypes = phased and train.phase_state == "phased"
-    out["per_population"] = _per_population(S, T, holdout, haplotypes, real.variant_contig[ia], limits, rng, notes)
+    digests = (t_digest, s_digest)
+    out["per_population"] = _per_population(S, T, holdout, haplotypes, plan.privacy_run, digests, limits, rng, notes)
     out["concerns"] = concerns(out)
     return out
 
 
-def _per_population(S, T, holdout, haplotypes, contig, limits, rng, notes) -> dict:
+def _copies(digest: np.ndarray, reference: np.ndarray) -> float:
+    """Share of genomes (by digest) equal to some genome of ``reference`` at every shared site."""
+    known = set(reference.tolist())
+    return float(np.mean([d in known for d in digest.tolist()])) if len(digest) else 0.0
+
+
+def _per_population(S, T, holdout, haplotypes, contig, digests, limits, rng, notes) -> dict:
     """The audit within each population with held-out genomes (``audit.population_audit``), each
     population with its own random stream; ``haplotypes``: the codes are phased in all three cohorts;
-    ``contig``: the contig of each shared SNP."""
+    ``contig``: the run of each privacy site; ``digests``: (training, synthetic) genome digests, for
+    exact copies over every shared site."""
     from .audit import population_audit, split_haplotypes
 
     populations = list(dict.fromkeys(holdout.labels.tolist()))
@@ -238,6 +303,7 @@ def _per_population(S, T, holdout, haplotypes, contig, limits, rng, notes) -> di
                                                                                    "synthetic")))
             notes.append(f"{pop}: {counts} genomes: a population needs at least 2 of each for its own audit")
         else:
+            result["exact_copy_fraction"] = _copies(digests[1][S.labels == pop], digests[0][T.labels == pop])
             out[pop] = result
     if out and not haplotypes:
         notes.append("the cohorts are not all phased: no haplotype-sharing signature (shared_segment_snps is null)")
@@ -282,18 +348,15 @@ def _membership_auc(members, non_members, synthetic, limits, rng) -> float | Non
     return float(roc_auc_score(truth, score)) if 0 < truth.sum() < len(truth) else None
 
 
-def _runs_and_kinship(R, S, T, holdout, plot, limits, rng) -> dict:
-    from .kernels import longest_shared_runs
-
+def _runs_and_kinship(S, T, holdout, plan, plot, limits, rng) -> dict:
     s_rows = m.sample_rows(len(S.dosage), limits["run_synthetic"], rng)
     t_rows = m.sample_rows(len(T.dosage), limits["run_training"], rng)
-    training = np.ascontiguousarray(T.dosage[t_rows])
-    runs, _ = longest_shared_runs(np.ascontiguousarray(S.dosage[s_rows]), training)
+    training = T.dosage[t_rows]
+    runs = _longest_runs(S.dosage[s_rows], training, plan)
     out = {"longest_shared_run_snps": int(runs.max()) if len(runs) else 0}
     if len(holdout.dosage):
         h_rows = m.sample_rows(len(holdout.dosage), limits["run_synthetic"], rng)
-        out["longest_shared_run_holdout"] = int(longest_shared_runs(
-            np.ascontiguousarray(holdout.dosage[h_rows]), training)[0].max())
+        out["longest_shared_run_holdout"] = int(_longest_runs(holdout.dosage[h_rows], training, plan).max())
     k_rows = m.sample_rows(len(S.dosage), limits["kinship_synthetic"], rng)
     plot.kinship = m.king_robust_max(S.dosage[k_rows], T.dosage)
     out["max_kinship"], out["first_degree_fraction"] = m.kinship_summary(plot.kinship)
@@ -302,6 +365,21 @@ def _runs_and_kinship(R, S, T, holdout, plot, limits, rng) -> dict:
         held = m.king_robust_max(holdout.dosage[h_rows], T.dosage)
         out["max_kinship_holdout"], out["first_degree_fraction_holdout"] = m.kinship_summary(held)
     return out
+
+
+def _longest_runs(a: np.ndarray, b: np.ndarray, plan) -> np.ndarray:
+    """``kernels.longest_shared_runs`` of the rows of ``a`` against ``b``: over all sites when every site
+    is read, else the longest within one run of consecutive privacy sites."""
+    from .kernels import longest_shared_runs
+
+    if not plan.privacy_thinned:
+        return longest_shared_runs(np.ascontiguousarray(a), np.ascontiguousarray(b))[0]
+    starts = np.flatnonzero(np.diff(plan.privacy_run, prepend=-1) != 0)
+    best = np.zeros(len(a), dtype=np.int64)
+    for lo, hi in zip(starts, np.r_[starts[1:], len(plan.privacy_run)]):
+        runs, _ = longest_shared_runs(np.ascontiguousarray(a[:, lo:hi]), np.ascontiguousarray(b[:, lo:hi]))
+        best = np.maximum(best, runs)
+    return best
 
 
 def _sampling_note(result: dict, limits: dict, n_pairs: int) -> dict:
@@ -316,7 +394,7 @@ def _sampling_note(result: dict, limits: dict, n_pairs: int) -> dict:
     return note
 
 
-def compute_baselines(real: Cohort, synthetic: Cohort, train: Cohort, *, ld_distance: int = 50_000, seed: int = 0,
+def compute_baselines(real, synthetic, train, *, ld_distance: int = 50_000, seed: int = 0,
                       limits: dict | None = None, shared_notes=(), show_progress: bool = False
                       ) -> tuple[dict, list[str]]:
     """The baselines of ``synthetic`` (``baselines.ROW_LABELS``), each scored by ``compute_metrics`` exactly
@@ -324,18 +402,25 @@ def compute_baselines(real: Cohort, synthetic: Cohort, train: Cohort, *, ld_dist
     ``synthetic`` shares.
 
     - ``hybridizer``: PPO offspring of ``train``, as many per population as ``synthetic`` has (LD-aware
-      blocks); skipped, with a note naming the reason, when the hybridizer refuses;
+      blocks); skipped, with a note naming the reason, when the hybridizer refuses. Past
+      ``LIMITS["genome_sites"]`` shared sites it is made piece by piece (``_hybridize_in_pieces``);
     - ``heldout``: half of each population's real genomes that are not in ``train`` (the other half
       stays the audit's held-out yardstick); skipped when every real genome is in ``train``.
 
-    Returns {key: {"label": ..., **metrics without schema_version}} and notes, each prefixed with
-    its set's label; a note already in ``shared_notes`` (the synthetic set's) is not repeated.
+    Each cohort is a Cohort, CohortFile or Store. Returns {key: {"label": ..., **metrics without
+    schema_version}} and notes, each prefixed with its set's label; a note already in
+    ``shared_notes`` (the synthetic set's) is not repeated.
     """
+    import contextlib
+    import tempfile
+
     from ..baselines import ROW_LABELS, heldout_half, heldout_rows, hybridizer_only
 
+    real, synthetic, train = as_store(real), as_store(synthetic), as_store(train)
+    all_limits = {**m.LIMITS, **(limits or {})}
     shared = match_sites(real, synthetic).a
     notes: list[str] = []
-    sets: dict[str, Cohort] = {}
+    sets = {}
     label = ROW_LABELS["hybridizer"]
     have = train.samples.population_counts()
     wanted = synthetic.samples.population_counts()
@@ -343,34 +428,83 @@ def compute_baselines(real: Cohort, synthetic: Cohort, train: Cohort, *, ld_dist
     if set(wanted) - set(sizes):
         notes.append(f"{label}: no offspring for {', '.join(p for p in wanted if p not in have)} "
                      "(not in the training cohort)")
-    try:
-        if not sizes:
-            raise InputError("no population of the synthetic cohort is in the training cohort")
-        hybrid = hybridizer_only(train, sizes, seed=seed)
-        sets["hybridizer"] = hybrid.cohort
-        notes += [f"{label}: {n}" for n in hybrid.notes]
-    except InputError as e:
-        notes.append(f"{label}: skipped ({e})")
-    rows = heldout_rows(real, train)
-    if len(rows):
-        sets["heldout"] = heldout_half(real.take_samples(rows), seed=seed)
-    else:
-        notes.append(f"{ROW_LABELS['heldout']}: skipped (every real genome is in the training cohort)")
-    out = {}
-    for key, cohort in sets.items():
-        met, _, more = compute_metrics(real, _on_sites(real, cohort, shared), train, ld_distance=ld_distance,
-                                       seed=seed, limits=limits, show_progress=show_progress,
-                                       progress_label=f"baseline {key}")
-        met.pop("schema_version")
-        out[key] = {"label": ROW_LABELS[key], **met}
-        notes += [f"{ROW_LABELS[key]}: {n}" for n in more if n not in shared_notes]
+    with contextlib.ExitStack() as stack:
+        try:
+            if not sizes:
+                raise InputError("no population of the synthetic cohort is in the training cohort")
+            if len(shared) > all_limits["genome_sites"]:
+                tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ogan-baseline-")))
+                sets["hybridizer"], more = _hybridize_in_pieces(real, train, shared, sizes, seed=seed,
+                                                                piece=all_limits["genome_sites"],
+                                                                path=tmp / "hybridizer.h5")
+                stack.callback(sets["hybridizer"].source.close)
+            else:
+                hybrid = hybridizer_only(train.load(), sizes, seed=seed)
+                sets["hybridizer"], more = _on_sites(real, hybrid.cohort, shared), hybrid.notes
+            notes += [f"{label}: {n}" for n in more]
+        except InputError as e:
+            notes.append(f"{label}: skipped ({e})")
+        rows = heldout_rows(real, train)
+        if len(rows):
+            sets["heldout"] = heldout_half(real.take_samples(rows), seed=seed)
+        else:
+            notes.append(f"{ROW_LABELS['heldout']}: skipped (every real genome is in the training cohort)")
+        out = {}
+        for key, cohort in sets.items():
+            if key == "heldout":
+                cohort = _on_sites(real, cohort, shared)
+            met, _, more = compute_metrics(real, cohort, train, ld_distance=ld_distance, seed=seed, limits=limits,
+                                           show_progress=show_progress, progress_label=f"baseline {key}")
+            met.pop("schema_version")
+            out[key] = {"label": ROW_LABELS[key], **met}
+            notes += [f"{ROW_LABELS[key]}: {n}" for n in more if n not in shared_notes]
     return out, notes
 
 
-def _on_sites(real: Cohort, cohort: Cohort, shared: np.ndarray) -> Cohort:
-    """``cohort`` at the sites it shares with ``real`` among real's sites ``shared`` (int64 indices)."""
+def _on_sites(real, cohort, shared: np.ndarray):
+    """``cohort`` (a Cohort or Store) at the sites it shares with ``real`` among real's sites ``shared``
+    (int64 indices)."""
     match = match_sites(real, cohort)
     return cohort.take_variants(np.sort(match.b[np.isin(match.a, shared)]))
+
+
+def _hybridize_in_pieces(real: Store, train: Store, shared: np.ndarray, sizes: dict[str, int], *, seed: int,
+                         piece: int, path: Path) -> tuple[Store, list[str]]:
+    """The hybridizer-only baseline of a large cohort, written to ``path``: the training cohort at the
+    shared sites, each contig in pieces of at most ``piece`` SNPs, each piece hybridized on its own
+    (``baselines.hybridizer_only``, seed drawn from ``SeedSequence([seed, 14, piece index])``), so one
+    piece is in memory at a time. Returns the cohort as a Store and the hybridizer's notes."""
+    from ..baselines import hybridizer_only
+    from ..cohort import CohortFile, write_cohort
+
+    match = match_sites(real, train)
+    keep = np.sort(match.b[np.isin(match.a, shared)])
+    contig = train.variant_contig[keep]
+    cuts = np.flatnonzero(np.diff(contig) != 0) + 1
+    pieces = [p for run in np.split(keep, cuts) for p in np.array_split(run, max(1, -(-len(run) // piece)))]
+    notes: list[str] = []
+
+    def hybridize(k: int):
+        cohort = train.take_variants(pieces[k]).load()
+        result = hybridizer_only(cohort, sizes, seed=int(np.random.SeedSequence([seed, 14, k]).generate_state(1)[0]))
+        notes.extend(n for n in result.notes if n not in notes)
+        return result.cohort
+
+    first = hybridize(0)
+
+    class Pieces:
+        """The pieces' offspring as one VariantSource (every piece has the same samples)."""
+
+        path, samples, provenance = train.path, first.samples, []
+        contig_id, contig_length, n_variants = train.contig_id, train.contig_length, len(keep)
+
+        def chunks(self):
+            yield from first.chunks()
+            for k in range(1, len(pieces)):
+                yield from hybridize(k).chunks()
+
+    write_cohort(path, Pieces())
+    return Store(CohortFile(path), path=f"{train.path} (hybridizer baseline)"), notes
 
 
 @dataclass
@@ -387,11 +521,15 @@ def report(real, synthetic, out_dir, *, panel=None, synth_panel=None, train=None
            show_progress: bool = False) -> ReportResult:
     """Read the inputs, compute the metrics, write report.html, metrics.json and figures/*.png.
 
-    ``baselines`` (``compute_baselines``: the hybridizer alone, held-out real genomes) are scored
-    beside the synthetic set; None: when ``train`` is given and some real genomes are not in it.
+    The inputs are read site by site (``store.open_store``: a VCF/BCF/PLINK input is ingested to a
+    temporary cohort file first), never whole. ``baselines`` (``compute_baselines``: the hybridizer
+    alone, held-out real genomes) are scored beside the synthetic set; None: when ``train`` is given
+    and some real genomes are not in it.
     """
+    import contextlib
+
     from ..baselines import heldout_rows
-    from ..io import Region, read_cohort
+    from ..io import Region
     from .html import write_metrics_json, write_report
     from .plots import save_figures
 
@@ -399,24 +537,26 @@ def report(real, synthetic, out_dir, *, panel=None, synth_panel=None, train=None
         raise InputError("--baselines needs --train: the baselines are made from the training cohort and "
                          "audited against it")
     out_dir = Path(out_dir)
-    real_c = read_cohort(real, panel=panel)
-    synth_c = read_cohort(synthetic, panel=synth_panel, panel_role="the synthetic cohort's panel")
-    train_c = (read_cohort(train, panel=train_panel, panel_role="the training cohort's panel")
-               if train else None)
-    window = _window(real_c, synth_c, Region.parse(ld_region)) if ld_region else None
-    metrics, plot, notes = compute_metrics(real_c, synth_c, train_c, ld_distance=ld_distance, ld_window=window,
-                                           seed=seed, show_progress=show_progress)
-    if train_c is None:
-        notes.append("no training cohort given: the privacy audit was skipped")
-        if baselines is None:
-            notes.append("no baselines: they are made from the training cohort (--train)")
-    elif baselines is None and not len(heldout_rows(real_c, train_c)):
-        notes.append("no baselines: every real genome is in the training cohort, so none is held out to score "
-                     "(--baselines scores the hybridizer alone)")
-    elif baselines is not False:
-        metrics["baselines"], more = compute_baselines(real_c, synth_c, train_c, ld_distance=ld_distance, seed=seed,
-                                                       shared_notes=notes, show_progress=show_progress)
-        notes.extend(more)
+    with contextlib.ExitStack() as stack:
+        real_c = stack.enter_context(open_store(real, panel=panel))
+        synth_c = stack.enter_context(open_store(synthetic, panel=synth_panel,
+                                                 panel_role="the synthetic cohort's panel"))
+        train_c = (stack.enter_context(open_store(train, panel=train_panel, panel_role="the training cohort's panel"))
+                   if train else None)
+        window = _window(real_c, synth_c, Region.parse(ld_region)) if ld_region else None
+        metrics, plot, notes = compute_metrics(real_c, synth_c, train_c, ld_distance=ld_distance, ld_window=window,
+                                               seed=seed, show_progress=show_progress)
+        if train_c is None:
+            notes.append("no training cohort given: the privacy audit was skipped")
+            if baselines is None:
+                notes.append("no baselines: they are made from the training cohort (--train)")
+        elif baselines is None and not len(heldout_rows(real_c, train_c)):
+            notes.append("no baselines: every real genome is in the training cohort, so none is held out to score "
+                         "(--baselines scores the hybridizer alone)")
+        elif baselines is not False:
+            metrics["baselines"], more = compute_baselines(real_c, synth_c, train_c, ld_distance=ld_distance,
+                                                           seed=seed, shared_notes=notes, show_progress=show_progress)
+            notes.extend(more)
     os.makedirs(out_dir / "figures", exist_ok=True)
     figures = save_figures(plot, out_dir / "figures")
     inputs = {"real": str(real), "synthetic": str(synthetic), **({"train": str(train)} if train else {})}
@@ -425,7 +565,7 @@ def report(real, synthetic, out_dir, *, panel=None, synth_panel=None, train=None
     return ReportResult(metrics, [str(page), str(json_path), *map(str, figures.values())], notes)
 
 
-def _window(real: Cohort, synthetic: Cohort, region) -> tuple[int, int]:
+def _window(real, synthetic, region) -> tuple[int, int]:
     """Index range, among the shared sites, of the SNPs inside ``region``."""
     ia = match_sites(real, synthetic).a
     contig = np.array(real.contig_id, dtype=object)[real.variant_contig[ia]]

@@ -295,8 +295,10 @@ def _header(title: str, inputs: dict[str, str], metrics: dict) -> str:
     genomes = (f"{_e(_fmt('n_real', overall.get('n_real')))} real and "
                f"{_e(_fmt('n_synthetic', overall.get('n_synthetic')))} synthetic genomes")
     encoding = f" · genotype encoding {_e(metrics['encoding'])}" if metrics.get("encoding") else ""
-    sections = (("headline", "Headline"), ("populations", "Populations"), ("gmm", "GMM tables"),
-                ("figures", "Figures"), ("privacy", "Privacy audit"), ("sampling", "Sampling and notes"))
+    sections = (("headline", "Headline"), ("populations", "Populations"),
+                *((("junctions", "Windows and junctions"),) if metrics.get("junctions") else ()),
+                ("gmm", "GMM tables"), ("figures", "Figures"), ("privacy", "Privacy audit"),
+                ("sampling", "Sampling and notes"))
     links = "".join(f'<a href="#{a}">{t}</a>' for a, t in sections)
     return (f"<header><h1>{_e(title)}</h1><table class=\"meta\">{rows}</table>"
             f'<p class="muted">SNPs: {counts} · {genomes}{encoding}</p><nav>{links}</nav></header>')
@@ -530,8 +532,35 @@ def _population_privacy(metrics: dict) -> str:
             f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
+_SITE_KEYS = ("ld_sites", "ld_windows", "ld_window_snps", "junction_sites", "junctions_sampled", "genome_sites",
+              "privacy_sites", "privacy_runs", "privacy_run_snps")
+
+
+def _site_sampling(sampling: dict) -> str:
+    """What ``sampling.plan_sites`` thinned, in words ("" when every shared site was read)."""
+    parts = []
+    if "ld_sites" in sampling:
+        parts.append(f"LD r, LD decay and LD breaks on {_fmt('', sampling['ld_windows'])} windows of up to "
+                     f"{_fmt('', sampling['ld_window_snps'])} consecutive SNPs ({_fmt('', sampling['ld_sites'])} SNPs)")
+    if "junction_sites" in sampling:
+        parts.append(f"junction LD also on {_fmt('', sampling['junction_sites'])} SNPs beside "
+                     f"{_fmt('', sampling['junctions_sampled'])} junctions")
+    if "genome_sites" in sampling:
+        parts.append(f"PCA, the classifier, the GMM tables and diversity on {_fmt('', sampling['genome_sites'])} "
+                     "evenly spaced SNPs")
+    if "privacy_sites" in sampling:
+        parts.append(f"the privacy audit (distances, kinship, runs, shared segments, membership attacks) on "
+                     f"{_fmt('', sampling['privacy_runs'])} evenly spaced runs of "
+                     f"{_fmt('', sampling['privacy_run_snps'])} consecutive SNPs; runs and segments are measured "
+                     "within a run")
+    if not parts:
+        return ""
+    return ("<p>Not every shared SNP was read: MAF, heterozygosity, duplicates and exact copies use every "
+            f"shared SNP; {_e('; '.join(parts))}.</p>")
+
+
 def _sampling(metrics: dict, notes: list[str]) -> str:
-    sampling = metrics.get("sampling") or {}
+    sampling = {k: v for k, v in (metrics.get("sampling") or {}).items() if k not in _SITE_KEYS}
     if sampling:
         items = "; ".join(f"{_e(k.replace('_', ' '))}: {_e(_fmt(k, v))}" for k, v in sampling.items())
         text = f"Some measures used a sample rather than every genome or SNP pair: {items}."
@@ -539,7 +568,35 @@ def _sampling(metrics: dict, notes: list[str]) -> str:
         text = "No measure was computed on a sample: every genome was used."
     notes_html = "".join(f"<li>{_e(n)}</li>" for n in notes)
     return (f'<section id="sampling"><h2>Sampling and notes</h2><p>{text}</p>'
+            + _site_sampling(metrics.get("sampling") or {})
             + (f"<ul>{notes_html}</ul>" if notes else "") + "</section>")
+
+
+_JUNCTION_COLUMNS = (("ld_r_within", "LD r inside windows"), ("ld_r_junction", "LD r across junctions"),
+                     ("ld_junction_ratio", "ratio"), ("ld_pairs_within", "pairs inside"),
+                     ("ld_pairs_junction", "pairs across"), ("ld_breaks_per_mb_inside", "LD breaks/Mb inside"),
+                     ("ld_breaks_per_mb_junction", "LD breaks/Mb at junctions"))
+
+
+def _junctions(metrics: dict) -> str:
+    """The "windows and junctions" section of a windowed synthetic cohort ("" for any other)."""
+    junctions = metrics.get("junctions")
+    if not junctions:
+        return ""
+    rows = [*((pop, row) for pop, row in (junctions.get("per_population") or {}).items()),
+            ("overall", junctions.get("overall") or {})]
+    head = "".join(f"<th>{_e(label)}</th>" for _, label in _JUNCTION_COLUMNS)
+    body = "".join(("<tr class=\"overall\">" if name == "overall" else "<tr>") + f"<td>{_e(name)}</td>"
+                   + "".join(f"<td>{_e(_fmt(k, row.get(k)))}</td>" for k, _ in _JUNCTION_COLUMNS) + "</tr>"
+                   for name, row in rows)
+    return ('<section id="junctions"><h2>Windows and junctions</h2><p class="legend">The synthetic cohort was '
+            f"generated in {_e(_fmt('', junctions.get('windows')))} windows, which meet at "
+            f"{_e(_fmt('', junctions.get('junctions')))} junctions. LD r (Pearson r of pairwise SNP r, real vs "
+            "synthetic, pairs within --ld-distance) over pairs inside one window, and over pairs that straddle a "
+            "junction (one SNP each side); ideal: both near 1, ratio near 1. LD breaks per Mb: the LD-break test "
+            "for common SNPs whose next 5 common SNPs stay in their window, and for those whose next 5 cross a "
+            'junction.</p><div class="table-wrap"><table><thead><tr><th>Population</th>'
+            f"{head}</tr></thead><tbody>{body}</tbody></table></div></section>")
 
 
 def _write_atomic(path: Path, text: str) -> Path:
@@ -560,7 +617,7 @@ def write_report(out_dir: Path, metrics: dict, figures: dict[str, Path], *, titl
     ordered = [n for n in _FIGURES if n in figures] + [n for n in figures if n not in _FIGURES]
     figure_html = "".join(_figure(n, figures[n]) for n in ordered if n not in placed)
     body = "".join([
-        _header(title, inputs, metrics), _headline(metrics), _population_table(metrics),
+        _header(title, inputs, metrics), _headline(metrics), _population_table(metrics), _junctions(metrics),
         _gmm_tables(metrics),
         f'<section id="figures"><h2>Figures</h2><div class="figures">{figure_html}</div></section>',
         _privacy(metrics, figures), _sampling(metrics, notes),

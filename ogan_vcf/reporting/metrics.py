@@ -16,7 +16,10 @@ KING_DUPLICATE = 0.354  # ... duplicates or monozygotic twins
 LIMITS = {"ld_pairs": 200_000, "ld_pairs_population": 20_000, "pca_snps": 5_000, "gmm_samples": 3_000,
           "classifier_samples": 5_000, "distance_samples": 1_000, "diversity_samples": 400,
           "run_synthetic": 200, "run_training": 1_000, "kinship_synthetic": 500, "mia_synthetic": 2_000,
-          "audit_genomes": 500, "audit_resamples": 200, "segment_genomes": 100}
+          "audit_genomes": 500, "audit_resamples": 200, "segment_genomes": 100,
+          # sites (sampling.plan_sites): every shared site up to each size, then a sample
+          "ld_sites": 20_000, "ld_window_snps": 500, "genome_sites": 20_000, "privacy_sites": 20_000,
+          "privacy_run_snps": 1_000, "junctions": 100, "junction_snps": 100}
 
 
 # ---------------------------------------------------------------- basic statistics
@@ -37,7 +40,11 @@ def allele_frequency(dosage: np.ndarray) -> np.ndarray:
 
 def maf_pair(real: np.ndarray, synthetic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-SNP frequency of the real cohort's minor allele, in real and in synthetic."""
-    p_real, p_synth = allele_frequency(real), allele_frequency(synthetic)
+    return minor_pair(allele_frequency(real), allele_frequency(synthetic))
+
+
+def minor_pair(p_real: np.ndarray, p_synth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ALT frequencies per SNP -> the frequency of the real cohort's minor allele, in real and in synthetic."""
     alt_minor = p_real <= 0.5
     return np.where(alt_minor, p_real, 1 - p_real), np.where(alt_minor, p_synth, 1 - p_synth)
 
@@ -85,6 +92,25 @@ def ld_breaks_per_mb(real: np.ndarray, synthetic: np.ndarray, position: np.ndarr
 
     real, synthetic : int8 (genomes, V) ALT dosages, -1 missing; None when no SNP has its next SNPs.
     """
+    flags = ld_break_flags(real, synthetic, contig, next_snps=next_snps, drop=drop, min_maf=min_maf)
+    if flags is None:
+        return None
+    _, broken, ok = flags
+    run = np.concatenate([[0], np.cumsum(np.diff(contig) != 0)])  # runs of one contig
+    span = sum(float(position[run == k].max() - position[run == k].min()) for k in np.unique(run)) / 1e6
+    if not ok.any() or span <= 0:
+        return None
+    return float(np.sum(broken & ok) / span)
+
+
+def ld_break_flags(real: np.ndarray, synthetic: np.ndarray, contig: np.ndarray, *, next_snps: int = 5,
+                   drop: float = 0.2, min_maf: float = 0.05):
+    """The SNP-level test behind ``ld_breaks_per_mb``: (common, broken, ok), or None with too few common SNPs.
+
+    common : int64 indices of the common SNPs (MAF >= ``min_maf`` in ``real``); broken : bool, per common
+    SNP, its mean r^2 with the next ``next_snps`` common SNPs is at least ``drop`` lower in ``synthetic``;
+    ok : bool, those next SNPs exist in the same run of ``contig``.
+    """
     maf = allele_frequency(real)
     common = np.flatnonzero(np.minimum(maf, 1 - maf) >= min_maf)
     run = np.concatenate([[0], np.cumsum(np.diff(contig) != 0)])  # runs of one contig
@@ -103,10 +129,7 @@ def ld_breaks_per_mb(real: np.ndarray, synthetic: np.ndarray, position: np.ndarr
         return total / next_snps, valid
 
     (r_real, ok), (r_synth, _) = mean_r2(real), mean_r2(synthetic)
-    span = sum(float(position[run == k].max() - position[run == k].min()) for k in np.unique(run)) / 1e6
-    if not ok.any() or span <= 0:
-        return None
-    return float(np.sum((r_real - r_synth >= drop) & ok) / span)
+    return common, r_real - r_synth >= drop, ok
 
 
 def near_pairs(contig: np.ndarray, position: np.ndarray, max_distance: int, max_pairs: int,
@@ -146,6 +169,93 @@ def pair_r(z: np.ndarray, i: np.ndarray, j: np.ndarray, tile: int = 64) -> np.nd
         last = int(sj[lo:hi].max()) + 1
         block = z[start:start + tile] @ z[start:last].T
         out[order[lo:hi]] = block[si[lo:hi] - start, sj[lo:hi] - start]
+    return out
+
+
+def run_pair_r(dosage: np.ndarray, i: np.ndarray, j: np.ndarray, run: np.ndarray) -> np.ndarray:
+    """``pair_r`` for SNP pairs (i < j) that each lie in one run, standardizing one run at a time.
+
+    dosage : int8 (genomes, V); run : int (V,) run ids (consecutive SNPs of a run share one).
+    Memory: one run's float32 copy, not the whole matrix's.
+    """
+    starts = np.flatnonzero(np.diff(run, prepend=np.nan) != 0)
+    stops = np.r_[starts[1:], len(run)]
+    which = np.searchsorted(starts, i, side="right") - 1
+    out = np.empty(len(i), dtype=np.float32)
+    for k in np.unique(which).tolist():
+        a, b = int(starts[k]), int(stops[k])
+        sel = np.flatnonzero(which == k)
+        out[sel] = pair_r(standardize(dosage[:, a:b]), i[sel] - a, j[sel] - a)
+    return out
+
+
+def pairs_in_ranges(lo: np.ndarray, hi: np.ndarray, max_pairs: int, rng: np.random.Generator
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i, j) with lo[i] <= j < hi[i]: all of them, or a uniform sample of ``max_pairs``."""
+    count = np.maximum(hi - lo, 0)
+    total = int(count.sum())
+    if total <= max_pairs:
+        i = np.repeat(np.arange(len(lo)), count)
+        return i, lo[i] + (np.arange(total) - np.repeat(np.cumsum(count) - count, count))
+    i = rng.choice(len(lo), size=max_pairs, p=count / total)
+    return i, lo[i] + (rng.random(max_pairs) * count[i]).astype(np.int64)
+
+
+def junction_ld(real: np.ndarray, synthetic: np.ndarray, position: np.ndarray, run: np.ndarray,
+                window: np.ndarray, *, max_distance: int, max_pairs: int, rng: np.random.Generator,
+                next_snps: int = 5) -> dict:
+    """LD fidelity inside the windows of a windowed synthetic cohort and across their junctions.
+
+    real, synthetic : int8 (genomes, V) ALT dosages, -1 missing; position : int64 (V,) ascending in
+    each run; run : int (V,) runs of consecutive SNPs of one contig (pairs never join two runs);
+    window : int64 (V,) index (file order) of the generation window whose core holds each SNP, -1
+    none. Windows k and k + 1 of one run meet at a junction.
+
+    Returns ``ld_r_within`` and ``ld_r_junction``: Pearson r between real and synthetic pairwise r
+    (``ld_r``) over SNP pairs at most ``max_distance`` bp apart, both SNPs in one window, or one in
+    window k and one in window k + 1 (each set a uniform sample of ``max_pairs`` past that many);
+    ``ld_pairs_within``, ``ld_pairs_junction`` (the pairs used); ``ld_junction_ratio``
+    (junction / within, None unless within > 0); and ``ld_breaks_per_mb_inside`` /
+    ``ld_breaks_per_mb_junction``: the common SNPs that ``ld_break_flags`` finds broken, among those
+    whose next ``next_snps`` common SNPs lie in their own window / in the next window, per Mb from each
+    such SNP to the next common SNP.
+    """
+    rid = np.concatenate([[0], np.cumsum(np.diff(run) != 0)]).astype(np.int64)
+    seg = np.concatenate([[0], np.cumsum((np.diff(rid) != 0) | (np.diff(window) != 0))]).astype(np.int64)
+    seg_start = np.flatnonzero(np.diff(seg, prepend=-1) != 0)
+    seg_stop = np.r_[seg_start[1:], len(seg)]
+    seg_run, seg_window = rid[seg_start], window[seg_start]
+    following = np.full(len(seg_start), -1, dtype=np.int64)  # the next segment in a window, same run
+    for s in range(len(seg_start) - 2, -1, -1):
+        if seg_run[s + 1] == seg_run[s]:
+            following[s] = s + 1 if seg_window[s + 1] >= 0 else following[s + 1]
+    key = rid * (1 << 40) + position
+    reach = np.searchsorted(key, key + max_distance, side="right")
+    inside = window >= 0
+    nxt = following[seg]
+    at_junction = inside & (nxt >= 0) & (seg_window[np.maximum(nxt, 0)] == window + 1)
+    pairs = {"within": pairs_in_ranges(np.arange(len(seg)) + 1, np.where(inside, np.minimum(seg_stop[seg], reach), 0),
+                                       max_pairs, rng),
+             "junction": pairs_in_ranges(np.where(at_junction, seg_start[nxt], 0),
+                                         np.where(at_junction, np.minimum(seg_stop[nxt], reach), 0), max_pairs, rng)}
+    out = {}
+    for name, (i, j) in pairs.items():
+        r_real, r_synth = run_pair_r(real, i, j, rid), run_pair_r(synthetic, i, j, rid)
+        out[f"ld_r_{name}"], out[f"ld_pairs_{name}"] = pearson(r_real, r_synth), len(i)
+    within, junction = out["ld_r_within"], out["ld_r_junction"]
+    out["ld_junction_ratio"] = junction / within if within is not None and junction is not None and within > 0 \
+        else None
+    out["ld_breaks_per_mb_inside"] = out["ld_breaks_per_mb_junction"] = None
+    flags = ld_break_flags(real, synthetic, rid, next_snps=next_snps)
+    if flags is not None:
+        common, broken, ok = flags
+        last = np.r_[common[next_snps:], np.zeros(next_snps, dtype=np.int64)]  # the next_snps-th next SNP
+        gap = np.r_[np.diff(position[common]), 0].astype(np.float64)
+        first, end = window[common], window[last]
+        for name, member in (("inside", ok & (first >= 0) & (end == first)),
+                             ("junction", ok & (first >= 0) & (end >= 0) & (end != first))):
+            span = gap[member].sum() / 1e6
+            out[f"ld_breaks_per_mb_{name}"] = float(np.sum(broken & member) / span) if span > 0 else None
     return out
 
 
