@@ -12,7 +12,8 @@ workers included, sampled every 0.2 s):
   study     ogan pipeline --keep EAS=0.2,AFR=0.2,SAS=0.2 --model offspring --preset cpu --map
             --workers W (W = the largest of --workers-list): end to end, and per step (the step
             its log says is running); again with each of --study-workers if given
-  speedup   ogan train alone on --speedup-region (biased like the study) with each W of --workers-list
+  speedup   ogan train alone on --speedup-region (biased like the study, --speedup-window-snps) with
+            each W of --workers-list
   generate  ogan generate of the study's model, --n 500, to .vcf.gz and .h5; bgzip -@1 of the
             same VCF text (the floor for VCF output); HAPNEST's published rate beside them
   window    the same study on one 3 Mb window (--window-region, --window-snps set to its SNP count)
@@ -354,12 +355,12 @@ def run_study(args, data: Path, study: Path, workers: int) -> dict:
 def stage_speedup(args, data: Path) -> dict:
     require_workers("train")
     base = args.out / "speedup"
+    base.mkdir(parents=True, exist_ok=True)
     if args.speedup_region == "all":
         train_h5 = args.out / "study" / "train.h5"
         if not train_h5.exists():
             sys.exit(f"scale.py: {train_h5} missing: run the study stage first, or give --speedup-region")
     else:
-        base.mkdir(parents=True, exist_ok=True)
         region_h5, train_h5 = base / "region.h5", base / "train.h5"
         for p in (region_h5, train_h5, base / "train.heldout.h5"):
             p.unlink(missing_ok=True)
@@ -369,15 +370,18 @@ def stage_speedup(args, data: Path) -> dict:
         check(measure([ogan(), "bias", region_h5, "--keep", KEEP, "--seed", "1", "-o", train_h5,
                        "--no-progress"], args.out / "logs" / "speedup_bias.log"))
     snps, runs = n_variants(train_h5), {}
+    window = ["--window-snps", args.speedup_window_snps] if args.speedup_window_snps else []
     for w in args.workers_list:
         model = base / f"model_w{w}"
         shutil.rmtree(model, ignore_errors=True)
         r = check(measure([ogan(), "train", train_h5, "-o", model, "--preset", "cpu", "--seed", "1", "--map",
-                           data / "cohort.map", "--workers", w, "--no-progress", *_epochs(args)],
+                           data / "cohort.map", "--workers", w, "--no-progress", *_epochs(args),
+                           *window],
                           args.out / "logs" / f"train_w{w}.log"))
         runs[str(w)] = {**r, "s_per_10k_snps": r["seconds"] / (snps / 1e4)}
     one, most = runs.get(str(min(args.workers_list))), runs[str(max(args.workers_list))]
-    return {"region": args.speedup_region, "snps": snps, "runs": runs,
+    return {"region": args.speedup_region, "snps": snps, "window_snps": args.speedup_window_snps,
+            "runs": runs,
             "speedup": one["seconds"] / most["seconds"] if one and most is not one else None}
 
 
@@ -441,15 +445,21 @@ def population_quality(metrics_path: Path) -> dict:
     """{pop: fidelity and privacy figures} of the minority populations from one report's metrics.json."""
     metrics = json.loads(metrics_path.read_text())
     audit = (metrics.get("privacy") or {}).get("per_population") or {}
+    junctions = (metrics.get("junctions") or {}).get("per_population") or {}  # windowed cohorts only
     out = {}
     for pop in MINORITY:
         p, a = metrics["per_population"].get(pop, {}), audit.get(pop) or {}
+        j = {**p, **(junctions.get(pop) or {})}  # ld_r_within, ld_r_junction, ld_breaks_per_mb_junction ...
         copies = a.get("exact_copy_fraction")
-        out[pop] = {"maf_r": p.get("maf_r"), "ld_r": p.get("ld_r"), "ld_r_within": p.get("ld_r_within"),
-                    "ld_r_junction": p.get("ld_r_junction"), "ld_breaks_per_mb": p.get("ld_breaks_per_mb"),
+        out[pop] = {"maf_r": p.get("maf_r"), "ld_r": p.get("ld_r"), "ld_r_within": j.get("ld_r_within"),
+                    "ld_r_junction": j.get("ld_r_junction"), "ld_junction_ratio": j.get("ld_junction_ratio"),
+                    "ld_breaks_per_mb": p.get("ld_breaks_per_mb"),
+                    "ld_breaks_per_mb_inside": j.get("ld_breaks_per_mb_inside"),
+                    "ld_breaks_per_mb_junction": j.get("ld_breaks_per_mb_junction"),
                     "exact_copy_fraction": copies, "exact_copies": round(copies * a["n_synthetic"])
                     if copies is not None and a.get("n_synthetic") is not None else None,
                     "dcr_ratio": a.get("dcr_ratio")}
+    out["windows"] = (metrics.get("junctions") or {}).get("windows")
     return out
 
 
@@ -476,7 +486,10 @@ def musts(res: dict) -> dict:
     study, quality = res.get("study"), res.get("quality", {})
     out = {"study <= 60 min on 2 cores": study and study["seconds"] <= 3600,
            "study peak RSS <= 6 GiB": study and study["peak_rss_gib"] <= 6}
-    for pop, q in quality.get("study", {}).items():
+    for pop in MINORITY:
+        q = quality.get("study", {}).get(pop)
+        if not q:
+            continue
         within, junction = q.get("ld_r_within"), q.get("ld_r_junction")
         out[f"{pop} junction LD r >= 0.8 x within"] = (junction >= 0.8 * within
                                                        if None not in (within, junction) else None)
@@ -515,7 +528,8 @@ def summary(res: dict) -> str:
     if "speedup" in res:
         r = res["speedup"]
         for w, run in r["runs"].items():
-            rows.append((f"train alone ({r['region']}, {r['snps']} SNPs), {w} worker(s)",
+            rows.append((f"train alone ({r['region']}, {r['snps']} SNPs, windows of "
+                         f"{r.get('window_snps') or 'default'}), {w} worker(s)",
                          f"{run['seconds']:.0f} s = {run['s_per_10k_snps']:.0f} s per 10k SNPs, "
                          f"{run['peak_rss_gib']:.2f} GiB", ""))
         rows.append(("train speed-up", _f(r.get("speedup"), ".2f") + "x", ""))
@@ -537,18 +551,24 @@ def summary(res: dict) -> str:
         rows.append((f"single-window study {r['region']} ({r['snps']} SNPs)",
                      f"{r['seconds'] / 60:.1f} min, {r['peak_rss_gib']:.2f} GiB"
                      + ("" if r["single_window"] else " (no --window-snps: default windows)"), ""))
-    lines = ["| measure | value | target |", "|---|---|---|", *(f"| {a} | {b} | {c} |" for a, b, c in rows)]
     quality = res.get("quality", {})
+    if quality.get("study", {}).get("windows"):
+        rows.append(("generation windows in the study", str(quality["study"]["windows"]), ""))
+    lines = ["| measure | value | target |", "|---|---|---|", *(f"| {a} | {b} | {c} |" for a, b, c in rows)]
     if quality.get("study"):
         ref = quality.get("window", {})
         lines += ["", "| population | MAF r | LD r | LD r within / junction | LD breaks per Mb | "
                   "exact copies | DCR ratio | 3 Mb window MAF r / LD r |", "|" + "---|" * 8]
-        for pop, q in quality["study"].items():
+        for pop in MINORITY:
+            q = quality["study"].get(pop)
+            if not q:
+                continue
             w = ref.get(pop, {})
             copies = ("n/a" if q["exact_copies"] is None
                       else f"{q['exact_copies']} ({q['exact_copy_fraction']:.1%})")
             lines.append(f"| {pop} | {_f(q['maf_r'])} | {_f(q['ld_r'])} | {_f(q['ld_r_within'])} / "
-                         f"{_f(q['ld_r_junction'])} | {_f(q['ld_breaks_per_mb'], '.2f')} | {copies} | "
+                         f"{_f(q['ld_r_junction'])} | {_f(q['ld_breaks_per_mb'], '.2f')} (junction "
+                         f"{_f(q.get('ld_breaks_per_mb_junction'), '.2f')}) | {copies} | "
                          f"{_f(q['dcr_ratio'], '.2f')} | {_f(w.get('maf_r'))} / {_f(w.get('ld_r'))} |")
     checks = musts(res)
     lines += ["", "| must | met |", "|---|---|",
@@ -575,6 +595,9 @@ def main() -> None:
     parser.add_argument("--no-baselines", action="store_true", help="pass --no-baselines to the pipelines")
     parser.add_argument("--speedup-region", default="1:1-4000000",
                         help="region trained alone for the speed-up, or 'all' (the study's train.h5)")
+    parser.add_argument("--speedup-window-snps", type=int, default=5000,
+                        help="--window-snps of the speed-up runs (5000: 4 windows in the default region, "
+                             "2 per worker); 0: ogan's default")
     parser.add_argument("--window-region", default="1:1-3000000", help="the single-window reference study")
     parser.add_argument("--generate-n", type=int, default=500, help="people per population generated")
     parser.add_argument("--skip-sim", action="store_true", help="use the data under OUT/data as it is")
