@@ -78,6 +78,14 @@ def test_junction_pairs_are_sampled_past_the_limit(two_windows):
     assert out["ld_pairs_within"] == out["ld_pairs_junction"] == 30
 
 
+def test_run_pair_r_matches_corrcoef():
+    rng = np.random.default_rng(3)
+    d = rng.integers(0, 3, size=(50, 300)).astype(np.int8)
+    run = np.repeat([0, 1, 2], 100)
+    i, j = m.near_pairs(run, np.arange(300), 20, 10**6, rng)
+    np.testing.assert_allclose(m.run_pair_r(d, i, j, run, chunk=7), np.corrcoef(d.T.astype(float))[i, j], atol=1e-5)
+
+
 def windowed(cohort, size: int):
     """``cohort`` as if generated in windows of ``size`` SNPs: genomes shuffled per window within each
     population, and the windows record in its provenance."""
