@@ -324,7 +324,8 @@ def pipeline_cmd(args, data: Path, source: Path, study: Path, workers: int, *ext
 
 
 def _epochs(args) -> list[str]:
-    return ["--epochs", str(args.epochs)] if args.epochs else []
+    return ((["--epochs", str(args.epochs)] if args.epochs else [])
+            + (["--steps-per-epoch", str(args.steps_per_epoch)] if args.steps_per_epoch else []))
 
 
 def stage_study(args, data: Path) -> dict:
@@ -589,6 +590,8 @@ def main() -> None:
                         help="worker counts of the speed-up; the study and generation use the largest")
     parser.add_argument("--epochs", type=int, default=None,
                         help="training epochs [default: the cpu preset's]")
+    parser.add_argument("--steps-per-epoch", type=int, default=None,
+                        help="passed to train/pipeline: at most this many batches per epoch (default: a full pass)")
     parser.add_argument("--study-workers", type=lambda s: [int(x) for x in s.split(",")], default=None,
                         help="also run the whole study with these worker counts (e.g. 1) [default: only "
                              "the largest of --workers-list]")

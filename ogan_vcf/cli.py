@@ -7,6 +7,7 @@ the command line) shows the traceback instead.
 from __future__ import annotations
 
 import functools
+import statistics
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -213,6 +214,25 @@ BlockSizeOpt = Annotated[Optional[int], typer.Option("--block-size", help="Hybri
 TrainMapOpt = Annotated[Optional[Path], typer.Option("--map", help="Genetic map (PLINK .map or HapMap format): "
                                                      "the mosaic hybridizer's switch points and the copying "
                                                      "generator's start follow it \[default: 1 cM per Mb].")]
+
+StepsOpt = Annotated[Optional[int], typer.Option("--steps-per-epoch", help="At most this many batches per epoch "
+                                                 "\\[default: one pass over the training genomes].")]
+WindowSnpsOpt = Annotated[Optional[int], typer.Option("--window-snps", help="Cohorts of more than 1.5x this many "
+                                                      "SNPs are cut into windows of about this many SNPs (see "
+                                                      "--cut; never across contigs), one model each, trained in "
+                                                      "parallel \\[default: 8000].")]
+OverlapOpt = Annotated[Optional[int], typer.Option("--overlap-snps", help="SNPs each window reaches past its core "
+                                                   "on either side, where neighbours are stitched \\[default: 250].")]
+CutOpt = Annotated[Optional[str], typer.Option("--cut", help="Where windows are cut: even (equal SNP counts), ld "
+                                             "(moved to the weakest LD nearby) or map (to the largest --map step) "
+                                             "\\[default: even].")]
+WorkersOpt = Annotated[Optional[int], typer.Option("--workers", help="Windows in parallel: worker processes of "
+                                                   "a Dask LocalCluster on this machine \\[default: the cores].")]
+SchedulerOpt = Annotated[Optional[str], typer.Option("--scheduler", envvar="DASK_SCHEDULER_ADDRESS",
+                                                     help="Run the windows on an existing Dask cluster at this "
+                                                     "address (e.g. tcp://host:8786; docs/cluster.md).")]
+SynchronousOpt = Annotated[bool, typer.Option("--synchronous", help="Run every window in this process, one "
+                                              "after another (debugging).")]
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -444,6 +464,13 @@ def train(
                                          "(only --epochs may change: the new total).")] = False,
     xla: Annotated[bool, typer.Option("--xla/--no-xla", help="Compile the train step with XLA (on CPU this "
                                       "gives up bit-identical reruns).")] = False,
+    steps_per_epoch: StepsOpt = None,
+    window_snps: WindowSnpsOpt = None,
+    overlap_snps: OverlapOpt = None,
+    cut: CutOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    synchronous: SynchronousOpt = False,
     label_column: LabelOpt = None,
     progress: ProgressOpt = True,
 ) -> None:
@@ -457,17 +484,32 @@ def train(
     blocks = BlockSpec(size=block_size, genetic_map=str(genetic_map) if genetic_map else None) \
         if block_size or genetic_map else None
     s = run(input, output, panel=panel, label_column=label_column, model=model, preset=preset,
-            overrides={"epochs": epochs, "batch_size": batch_size, "lr": lr, "d_steps": d_steps}, blocks=blocks,
-            seed=seed, resume=resume, jit_compile=xla, show_progress=progress)
-    console.print(_table(f"train: {s.model_dir}", [
-        ("model", s.model), ("preset", s.preset), ("training genomes", _counts(s.n_training)),
-        ("epochs", s.epochs), ("generator steps", s.steps), ("best epoch", s.best_epoch),
-        ("best quality", _fmt(s.best_quality)), ("time", f"{s.seconds:.0f} s"),
-    ]))
+            overrides={"epochs": epochs, "batch_size": batch_size, "lr": lr, "d_steps": d_steps,
+                       "steps_per_epoch": steps_per_epoch}, blocks=blocks,
+            seed=seed, resume=resume, jit_compile=xla, window_snps=window_snps, overlap_snps=overlap_snps, cut=cut,
+            workers=workers, scheduler=scheduler, synchronous=synchronous, show_progress=progress)
+    rows = [("model", s.model), ("preset", s.preset), ("training genomes", _counts(s.n_training)),
+            ("epochs", s.epochs), ("generator steps", s.steps), ("best epoch", s.best_epoch),
+            ("best quality", _fmt(s.best_quality)), ("time", f"{s.seconds:.0f} s")]
+    if s.windows > 1:
+        rows[6] = ("best quality", f"{_fmt(s.best_quality)} (mean over windows)")
+        rows += _window_rows(s)
+    console.print(_table(f"train: {s.model_dir}", rows))
     if s.interrupted:
         console.print(f"[yellow]interrupted:[/] the last checkpoint (epoch {s.epochs}) stands; continue with "
                       "--resume", highlight=False)
         raise typer.Exit(130)
+
+
+def _window_rows(s) -> list[tuple[str, object]]:
+    """Summary rows of a windowed run: windows, engine, time per window, the slowest."""
+    rows = [("windows", f"{s.windows}: {s.windows_trained} trained, {s.windows_skipped} already done (kept)"),
+            ("engine", s.engine)]
+    if s.window_seconds:
+        times = sorted(s.window_seconds.items(), key=lambda kv: -kv[1])
+        rows += [("time per window", f"median {statistics.median(t for _, t in times):.0f} s"),
+                 ("slowest windows", ", ".join(f"{k} {t:.0f} s" for k, t in times[:3]))]
+    return rows
 
 
 @app.command()
@@ -488,6 +530,9 @@ def generate(
     checkpoint: Annotated[str, typer.Option("--checkpoint", help="best (highest quality score), last, or "
                                             "first (the first evaluated epoch: the generator's start).")] = "best",
     seed: SeedOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    synchronous: SynchronousOpt = False,
     progress: ProgressOpt = True,
 ) -> None:
     """Write N synthetic people per population as VCF/BCF/PLINK (+ panel) or .h5; phased when the model was.
@@ -497,7 +542,8 @@ def generate(
     from .generation import generate as run
 
     s = run(model_dir, output, n=n, populations=_split(pop), sample=sample, hybridize_factor=hybridize_factor,
-            seed=seed, checkpoint=checkpoint, show_progress=progress)
+            seed=seed, checkpoint=checkpoint, workers=workers, scheduler=scheduler, synchronous=synchronous,
+            show_progress=progress)
     console.print(_table(f"generate: {output}", [
         ("people", _counts(s.counts)), ("model epoch", s.epoch), ("seed", s.seed),
         ("hybridize factor", s.hybridize_factor or "-"), ("files", "\n".join(s.paths)),
@@ -533,6 +579,13 @@ def pipeline(
     baselines: Annotated[bool, typer.Option("--baselines/--no-baselines", help="Also report each model at its "
                                             "first epoch, the hybridizer alone and (study) the held-out real "
                                             "genomes, side by side in comparison.html.")] = True,
+    steps_per_epoch: StepsOpt = None,
+    window_snps: WindowSnpsOpt = None,
+    overlap_snps: OverlapOpt = None,
+    cut: CutOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    synchronous: SynchronousOpt = False,
     label_column: LabelOpt = None,
     progress: ProgressOpt = True,
 ) -> None:
@@ -545,11 +598,14 @@ def pipeline(
     """
     from .pipeline import pipeline as run
 
-    overrides = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "d_steps": d_steps}
+    overrides = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "d_steps": d_steps,
+                 "steps_per_epoch": steps_per_epoch}
     s = run(input, output, panel=panel, label_column=label_column, keep=keep, models=model, preset=preset,
             overrides={k: v for k, v in overrides.items() if v is not None}, block_size=block_size,
             genetic_map=str(genetic_map) if genetic_map else None, n=n,
-            hybridize_factor=hybridize_factor, seed=seed, baselines=baselines, show_progress=progress,
+            hybridize_factor=hybridize_factor, seed=seed, baselines=baselines, window_snps=window_snps,
+            overlap_snps=overlap_snps, cut=cut, workers=workers, scheduler=scheduler, synchronous=synchronous,
+            show_progress=progress,
             log=lambda text: console.print(f"[dim]pipeline:[/] {text}", highlight=False))
     steps = Table(title=f"pipeline ({s.design}, seed {s.seed}): {s.out_dir}", title_justify="left",
                   title_style="bold")

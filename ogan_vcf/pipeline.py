@@ -157,7 +157,10 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
              models="offspring", preset: str = "cpu", overrides: dict | None = None, block_size: int | None = None,
              genetic_map: str | None = None,
              n: int | None = None, hybridize_factor: int | None = None, seed: int | None = None,
-             baselines: bool = True, show_progress: bool = False,
+             baselines: bool = True, window_snps: int | None = None, overlap_snps: int | None = None,
+             cut: str | None = None,
+             workers: int | None = None, scheduler: str | None = None, synchronous: bool = False,
+             show_progress: bool = False,
              log: Callable[[str], None] = lambda _: None) -> PipelineSummary:
     """Run (or continue) the study or production pipeline into ``out_dir``; see the module docstring.
 
@@ -166,6 +169,10 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
     hybridizer alone on the same training data (``hybridizer``: PPO offspring, as many people per
     population as the models make) and, in the study design, the held-out real genomes scored as if
     synthetic (``heldout``: what a perfect generator gets).
+
+    A cohort larger than a window (``window_snps``) trains and generates window by window on Dask
+    (``workers``, ``scheduler``, ``synchronous``: see ``parallel.Engine``); a re-run after a stop keeps
+    every finished window, and pipeline.json records each window's digest under ``windows``.
     """
     from .bias import parse_keep
     from .model.presets import make_preset
@@ -236,28 +243,43 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
 
             from .model.store import has_checkpoint
 
-            resumable = resume and has_checkpoint(model_dir, "last")
+            from .windowed import is_windowed_model
+
+            resumable = resume and (has_checkpoint(model_dir, "last") or is_windowed_model(model_dir))
             if not resumable and model_dir.exists():
                 shutil.rmtree(model_dir)  # another configuration's run: start clean
             result = train(training, model_dir, model=model, preset=preset, overrides=overrides,
                            blocks=BlockSpec(size=block_size, genetic_map=genetic_map)
                            if block_size or genetic_map else None, seed=seed, resume=resumable,
-                           show_progress=show_progress)
+                           window_snps=window_snps, overlap_snps=overlap_snps, cut=cut, workers=workers,
+                           scheduler=scheduler, synchronous=synchronous, show_progress=show_progress)
+            if result.window_digests:  # which windows are done, and from what
+                manifest.data.setdefault("windows", {})[model] = result.window_digests
+                manifest.save()
+                log(f"train {model}: {result.windows} windows, {result.windows_trained} trained, "
+                    f"{result.windows_skipped} kept")
             if result.interrupted:
                 raise Interrupted(f"interrupted while training {model}; its last checkpoint (epoch {result.epochs}) "
                                   "stands: run the same command again to resume")
+            if result.windows > 1:
+                return [model_dir / "config.json",
+                        *(model_dir / "windows" / name / "done.json" for name in result.window_digests)]
             return [model_dir / "config.json", model_dir / "checkpoints" / "best.weights.h5"]
 
         runner.step(f"train {model}", {"model": model, "preset": preset, "overrides": overrides or {},
                                        "block_size": block_size, "seed": seed,
+                                       **({"window_snps": window_snps} if window_snps else {}),
+                                       **({"overlap_snps": overlap_snps} if overlap_snps is not None else {}),
+                                       **({"cut": cut} if cut else {}),
                                        **({"map": str(genetic_map)} if genetic_map else {})},
-                    [data_step], [model_dir / "config.json", model_dir / "checkpoints" / "best.weights.h5"], train_step)
+                    [data_step], [model_dir / "config.json"], train_step)  # + what train_step returns
 
         def generate_step(_resume, model_dir=model_dir, synth=synth):
             from .generation import generate
 
             synth.parent.mkdir(exist_ok=True)
             return generate(model_dir, synth, n=n_each, hybridize_factor=hybridize_factor, seed=seed,
+                            workers=workers, scheduler=scheduler, synchronous=synchronous,
                             show_progress=show_progress).paths
 
         runner.step(f"generate {model}", {"n": n_each, "hybridize_factor": hybridize_factor, "seed": seed},
@@ -271,7 +293,8 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
                 from .generation import generate
 
                 return generate(model_dir, first, n=n_each, hybridize_factor=hybridize_factor, seed=seed,
-                                checkpoint="first", show_progress=show_progress).paths
+                                checkpoint="first", workers=workers, scheduler=scheduler, synchronous=synchronous,
+                                show_progress=show_progress).paths
 
             runner.step(f"generate {model} first", {"n": n_each, "hybridize_factor": hybridize_factor, "seed": seed},
                         [f"train {model}"], [first], generate_first)

@@ -125,8 +125,8 @@ def _resumed_config(model_dir: Path, model, preset, seed, jit_compile, blocks, o
 def train(input, model_dir, *, panel=None, label_column=None, model: str | None = None, preset: str | None = None,
           overrides: dict | None = None, blocks: BlockSpec | None = None, seed: int | None = None,
           resume: bool = False, jit_compile: bool | None = None, window_snps: int | None = None,
-          overlap_snps: int | None = None, workers: int | None = None, scheduler: str | None = None,
-          synchronous: bool = False, show_progress: bool = False) -> TrainSummary:
+          overlap_snps: int | None = None, cut: str | None = None, workers: int | None = None,
+          scheduler: str | None = None, synchronous: bool = False, show_progress: bool = False) -> TrainSummary:
     """Train a conditional GAN on ``input`` and write (or continue) ``model_dir``.
 
     ``model`` defaults to offspring and ``preset`` to cpu. With ``resume`` the run continues
@@ -134,7 +134,7 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str | None 
     it (the new total), and any other option that disagrees with the config is refused.
 
     A cohort of more than 1.5 x ``window_snps`` SNPs (default ``windows.DEFAULT_WINDOW_SNPS``) is
-    cut into windows, one model each, trained as Dask tasks (``workers``/``scheduler``/``synchronous``,
+    cut into windows (``cut``: see ``windows.plan_windows``), one model each, trained as Dask tasks (``workers``/``scheduler``/``synchronous``,
     see ``parallel.Engine``); a resumed windowed run keeps every finished window (windowed.py).
     ``input`` may also be an in-memory Cohort (always one model).
     """
@@ -145,7 +145,7 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str | None 
         windowed = _windowed_run(input, Path(model_dir), panel=panel, label_column=label_column, model=model,
                                  preset=preset, overrides=overrides, blocks=blocks, seed=seed, resume=resume,
                                  jit_compile=jit_compile, window_snps=window_snps, overlap_snps=overlap_snps,
-                                 workers=workers, scheduler=scheduler, synchronous=synchronous,
+                                 cut=cut, workers=workers, scheduler=scheduler, synchronous=synchronous,
                                  show_progress=show_progress)
         if isinstance(windowed, TrainSummary):
             return windowed
@@ -219,7 +219,7 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str | None 
 
 
 def _windowed_run(input, model_dir: Path, *, panel, label_column, model, preset, overrides, blocks, seed, resume,
-                  jit_compile, window_snps, overlap_snps, workers, scheduler, synchronous, show_progress):
+                  jit_compile, window_snps, overlap_snps, cut, workers, scheduler, synchronous, show_progress):
     """A windowed run's TrainSummary, or (one window) the cohort for the ordinary path."""
     from .cohort import CohortFile, is_cohort_path, write_cohort
     from .io import open_source
@@ -233,7 +233,7 @@ def _windowed_run(input, model_dir: Path, *, panel, label_column, model, preset,
         config = read_config(model_dir)
         recorded = {"model": (model, config["model"]), "preset": (preset, config["preset"]["name"]),
                     "seed": (seed, config["seed"]), "window_snps": (window_snps, config["window_snps"]),
-                    "overlap_snps": (overlap_snps, config["overlap_snps"]),
+                    "overlap_snps": (overlap_snps, config["overlap_snps"]), "cut": (cut, config["cut"]),
                     "blocks": (blocks.describe() if blocks else None, config.get("hybridizer_blocks"))}
         changed = [k for k, (given, kept) in recorded.items() if given is not None and given != kept]
         changed += sorted(k for k, v in (overrides or {}).items() if v is not None and k != "epochs"
@@ -246,7 +246,8 @@ def _windowed_run(input, model_dir: Path, *, panel, label_column, model, preset,
             raise InputError(f"{model_dir}: its training cohort {cohort_path} is gone; train afresh")
         windows = windows_from_table(config["windows"])
         model, preset, seed = config["model"], config["preset"]["name"], config["seed"]
-        blocks = BlockSpec(size=config.get("hybridizer_block_size"), genetic_map=config.get("hybridizer_map"))
+        size, genetic_map = config.get("hybridizer_block_size"), config.get("hybridizer_map")
+        blocks = BlockSpec(size=size, genetic_map=genetic_map) if size or genetic_map else None  # as first given
         label_column = config["label_column"]
         epochs = (overrides or {}).get("epochs") or config["preset"]["epochs"]
         if epochs < 1:
@@ -266,14 +267,14 @@ def _windowed_run(input, model_dir: Path, *, panel, label_column, model, preset,
         seed = secrets.randbits(31) if seed is None else int(seed)
         with CohortFile(cohort_path) as f:
             genetic_cm = None
-            if blocks and blocks.genetic_map:
+            if cut == "map" and blocks and blocks.genetic_map:
                 from .hybridizer.blocks import read_genetic_map, variants_cm
 
                 genetic_cm = variants_cm(f.variant_contig, f.variant_position, f.contig_id,
                                          read_genetic_map(blocks.genetic_map))
             windows = plan_windows(f.variant_contig, window_snps=window_snps or DEFAULT_WINDOW_SNPS,
                                    overlap_snps=DEFAULT_OVERLAP_SNPS if overlap_snps is None else overlap_snps,
-                                   genotypes=f.genotype_dataset, genetic_cm=genetic_cm)
+                                   cut=cut or "even", genotypes=f.genotype_dataset, genetic_cm=genetic_cm)
             if len(windows) == 1:
                 cohort = f.load()
                 if label_column and label_column != cohort.samples.label_column:
@@ -301,7 +302,7 @@ def _windowed_run(input, model_dir: Path, *, panel, label_column, model, preset,
                   "cohort": str(cohort_path.resolve()), "n_variants": n_variants, "contig_id": list(contig_id),
                   "contig_length": list(contig_length), "window_snps": window_snps or DEFAULT_WINDOW_SNPS,
                   "overlap_snps": DEFAULT_OVERLAP_SNPS if overlap_snps is None else overlap_snps,
-                  "windows": window_table(windows), "jit_compile": bool(jit_compile),
+                  "cut": cut or "even", "windows": window_table(windows), "jit_compile": bool(jit_compile),
                   "hybridizer_blocks": (blocks or BlockSpec()).describe(),
                   "hybridizer_block_size": blocks.size if blocks else None,
                   "hybridizer_map": blocks.genetic_map if blocks else None}

@@ -40,6 +40,7 @@ from .errors import InputError
 from .windows import Window, window_digest, window_seed, windows_from_table
 
 LAYOUT = "windows"
+DEFAULT_OVERSAMPLE = 3  # candidates per person drawn after a junction (bench/scale.py measures the gain)
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 
 
@@ -204,40 +205,38 @@ def longest_true_runs(agree):
     return start, length
 
 
-def stitch_junction(left: np.ndarray, right: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def stitch_junction(left: np.ndarray, right: np.ndarray, left_groups: np.ndarray,
+                    right_groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Who continues whom across one junction, and where each switches.
 
-    left, right : int8 (L, H), the L shared SNPs of H units (haplotypes, or genomes as dosages) of the
-        window before (in its final order) and after (in its drawn order).
-    groups : int (H,), the population of each unit; units are matched only within a population.
-    Returns (order, switch): unit h continues as right's unit ``order[h]`` and takes right's alleles
+    left : int8 (L, H), the L shared SNPs of H units (haplotypes, or genomes as dosages) of the window
+        before, in its final order; right : int8 (L, M), M >= H units of the window after, as drawn.
+    left_groups, right_groups : int (H,), (M,): the population of each unit (right_groups defaults to
+        left_groups); units are matched one-to-one only within a population, by the fewest squared
+        differences (for haplotypes: mismatches) over the shared SNPs.
+    Returns (order, switch): left unit h continues as right's unit ``order[h]`` and takes right's alleles
     from shared SNP ``switch[h]`` on (the middle of the longest run where the two agree).
     """
     from scipy.optimize import linear_sum_assignment
 
+    right_groups = left_groups if right_groups is None else right_groups
     n_shared, n_units = left.shape
     order = np.empty(n_units, dtype=np.int64)
-    for g in np.unique(groups):
-        members = np.flatnonzero(groups == g)
-        a = left[:, members].T.astype(np.float32)
-        b = right[:, members].T.astype(np.float32)
-        cost = np.abs(a[:, None, :] - b[None, :, :]).sum(axis=2) if a.shape[1] * len(members) ** 2 < 5e7 \
-            else _l1_blocks(a, b)
+    for g in np.unique(left_groups):
+        mine, theirs = np.flatnonzero(left_groups == g), np.flatnonzero(right_groups == g)
+        if len(theirs) < len(mine):
+            raise InputError(f"stitching: population {g} has {len(theirs)} units after a junction, {len(mine)} before")
+        a = left[:, mine].T.astype(np.float32)
+        b = right[:, theirs].T.astype(np.float32)
+        cost = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None, :] - 2.0 * (a @ b.T)
         rows, cols = linear_sum_assignment(cost)
-        order[members[rows]] = members[cols]
+        order[mine[rows]] = theirs[cols]
     if n_shared == 0:
         return order, np.zeros(n_units, dtype=np.int64)
     agree = (left.T == right[:, order].T)
     start, length = longest_true_runs(np.ascontiguousarray(agree))
     switch = np.where(length > 0, start + length // 2, n_shared // 2)
     return order, switch.astype(np.int64)
-
-
-def _l1_blocks(a: np.ndarray, b: np.ndarray, rows: int = 64) -> np.ndarray:
-    cost = np.empty((len(a), len(b)), dtype=np.float32)
-    for i in range(0, len(a), rows):
-        cost[i:i + rows] = np.abs(a[i:i + rows, None, :] - b[None, :, :]).sum(axis=2)
-    return cost
 
 
 def _units(genotypes: np.ndarray, phased: bool) -> np.ndarray:
@@ -247,23 +246,27 @@ def _units(genotypes: np.ndarray, phased: bool) -> np.ndarray:
     return genotypes.sum(axis=2, dtype=np.int8)
 
 
-def stitch_plan(windows: list[Window], raw_paths: list[Path], person_groups: np.ndarray, phased: bool) -> list[dict]:
+def stitch_plan(windows: list[Window], raw_paths: list[Path], populations: np.ndarray, n: int, draws: list[int],
+                phased: bool) -> list[dict]:
     """Per window: ``order`` (final unit -> drawn unit) and, at its left junction, ``switch`` (absolute
-    variant index where each final unit starts taking this window's alleles). Reads only overlaps."""
-    groups = np.repeat(person_groups, 2) if phased else np.asarray(person_groups)
-    n_units = len(groups)
+    variant index where each final unit starts taking this window's alleles). ``populations`` (P,)
+    labels, ``n`` people each in the output, ``draws[k]`` people each drawn in window k. Reads only
+    the overlaps."""
+    per_unit = 2 if phased else 1
+    final_groups = np.repeat(np.arange(len(populations)), n * per_unit)
     plans: list[dict] = []
     for k, w in enumerate(windows):
-        identity = {"order": np.arange(n_units), "switch": None}
+        drawn_groups = np.repeat(np.arange(len(populations)), draws[k] * per_unit)
         prev = windows[k - 1] if k else None
-        if prev is None or prev.contig != w.contig or prev.stop <= w.start:
-            plans.append(identity)
+        if prev is None or prev.contig != w.contig or prev.stop <= w.start:  # a contig's first window: the first n
+            first = np.concatenate([np.flatnonzero(drawn_groups == g)[: n * per_unit] for g in range(len(populations))])
+            plans.append({"order": first, "switch": None})
             continue
         lo, hi = w.start, prev.stop  # the shared SNPs
         a = np.load(raw_paths[k - 1], mmap_mode="r")[lo - prev.start:hi - prev.start]
         b = np.load(raw_paths[k], mmap_mode="r")[: hi - lo]
         left = _units(np.asarray(a), phased)[:, plans[k - 1]["order"]]
-        order, switch = stitch_junction(left, _units(np.asarray(b), phased), groups)
+        order, switch = stitch_junction(left, _units(np.asarray(b), phased), final_groups, drawn_groups)
         plans.append({"order": order, "switch": lo + switch})
     return plans
 
@@ -271,8 +274,7 @@ def stitch_plan(windows: list[Window], raw_paths: list[Path], person_groups: np.
 def _final(raw: np.ndarray, order: np.ndarray, phased: bool) -> np.ndarray:
     """int8 (V, N, 2) of a window's draw in final unit order."""
     if phased:
-        flat = raw.reshape(raw.shape[0], -1)[:, order]
-        return flat.reshape(raw.shape)
+        return raw.reshape(raw.shape[0], -1)[:, order].reshape(raw.shape[0], -1, 2)
     return raw[:, order]
 
 
@@ -405,8 +407,10 @@ def window_variants(model_dir: Path, windows: list[Window]) -> dict:
 
 
 def synthesize_windowed(model_dir, output: Path, *, n: int, populations: list[str], sample, factor, seed: int,
-                        checkpoint: str, engine, provenance: list[dict], show_progress: bool = False) -> list[str]:
-    """Generate ``n`` people per population across every window of ``model_dir`` and write ``output``."""
+                        checkpoint: str, engine, provenance: list[dict], oversample: int = DEFAULT_OVERSAMPLE,
+                        show_progress: bool = False) -> list[str]:
+    """Generate ``n`` people per population across every window of ``model_dir`` and write ``output``;
+    each window after a junction draws ``oversample`` x as many candidates to continue them from."""
     import tempfile
 
     from ._progress import progress_bar
@@ -427,17 +431,21 @@ def synthesize_windowed(model_dir, output: Path, *, n: int, populations: list[st
     pops = np.repeat(np.array(populations, dtype=object), n)
     ids = np.array([f"SYN_{p}_{i + 1:06d}" for p in populations for i in range(n)], dtype=object)
     samples = Samples(ids, pops, {config["label_column"]: pops.copy()}, config["label_column"])
-    person_groups = np.repeat(np.array([labels.index(p) for p in populations]), n)
+    unknown = [p for p in populations if p not in labels]
+    if unknown:
+        raise InputError(f"unknown population {unknown[0]!r}; the model knows {', '.join(labels)}")
+    # a window after a junction draws `oversample` x n people per population: its continuations are chosen
+    draws = [n if k == 0 or windows[k - 1].contig != w.contig else n * oversample for k, w in enumerate(windows)]
     parts_dir = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
     try:
         raw = [parts_dir / f"{w.name}.raw.npy" for w in windows]
-        tasks = [(w.name, (str(window_dir(model_dir, w)), str(raw[k]), n, populations, sample, factor,
+        tasks = [(w.name, (str(window_dir(model_dir, w)), str(raw[k]), draws[k], populations, sample, factor,
                            window_seed(seed, w.index), checkpoint, engine.threads)) for k, w in enumerate(windows)]
         epochs = {}
         with progress_bar("generating: windows", 2 * len(windows), show=show_progress) as bar:
             for key, result in engine.run(generate_window, tasks, on_done=lambda *_: bar.advance()):
                 epochs[key] = result["epoch"]
-            plans = stitch_plan(windows, raw, person_groups, phased)
+            plans = stitch_plan(windows, raw, populations, n, draws, phased)
             variants = window_variants(Path(model_dir), windows)
             cores = [parts_dir / f"{w.name}.core.npy" for w in windows]
             records = [parts_dir / f"{w.name}.vcf.bgz" for w in windows] if kind == "vcf.gz" else None

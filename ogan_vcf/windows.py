@@ -3,10 +3,16 @@
 A window is data (sgkit's shape): a variant range ``start:stop`` on one contig that its model is
 trained on, and inside it the ``core_start:core_stop`` whose genotypes it writes. Cores tile
 every contig without gaps; a window reaches ``overlap`` SNPs past its core on each side (never
-past its contig), so two neighbouring windows share ``2 x overlap`` SNPs, where ``stitch`` joins
-their synthetic haplotypes. Cuts between cores fall where LD is weakest (the hybridizer's
-crossing-r^2 score) or, with a genetic map, at the largest genetic step, searched within a
-quarter window of evenly spaced targets; windows never span contigs.
+past its contig), so two neighbouring windows share ``2 x overlap`` SNPs, where generation stitches
+their synthetic haplotypes (windowed.py). Cuts between cores are evenly spaced by SNP count
+(``cut="even"``, the default: windows of equal work), or moved within a quarter window to where
+LD is weakest (``"ld"``, the hybridizer's crossing-r^2 score) or to the largest genetic-map step
+(``"map"``); windows never span contigs.
+
+Why even by default: the stitch matches haplotypes over the whole shared stretch, so where the
+cut falls does not show in the output (docs/windows.md: LD r across junctions equals LD r inside
+windows with even cuts), while at a weak-LD cut the SNP pairs that straddle it carry almost no LD
+(mean r^2 ~0.01 on example_data), so LD r there is noise even between two halves of the real cohort.
 
 Planning reads only the genotypes around each candidate cut, so its memory does not grow with
 the number of SNPs beyond per-variant tables.
@@ -26,6 +32,7 @@ from .hybridizer.blocks import band_r2, contig_bounds, standardized_dosages
 DEFAULT_WINDOW_SNPS = 8000
 DEFAULT_OVERLAP_SNPS = 250
 LD_SPAN = 20  # SNPs each side of a candidate cut whose r^2 across it counts
+CUTS = ("even", "ld", "map")
 
 
 @dataclass(frozen=True)
@@ -56,18 +63,26 @@ def is_windowed(windows: list[Window]) -> bool:
 
 
 def plan_windows(variant_contig: np.ndarray, *, window_snps: int = DEFAULT_WINDOW_SNPS,
-                 overlap_snps: int = DEFAULT_OVERLAP_SNPS, genotypes=None, genetic_cm: np.ndarray | None = None
-                 ) -> list[Window]:
+                 overlap_snps: int = DEFAULT_OVERLAP_SNPS, cut: str = "even", genotypes=None,
+                 genetic_cm: np.ndarray | None = None) -> list[Window]:
     """The window table for a cohort of ``len(variant_contig)`` sorted variants.
 
     A cohort of at most 1.5 x ``window_snps`` variants is one window (its network already keeps
     contigs apart), otherwise each contig of more than 1.5 x ``window_snps`` variants is cut into
-    round(n / window_snps) cores. ``genotypes`` (int8 (V, S, 2), e.g. an h5py dataset: only rows
-    near the cuts are read) places each cut at the weakest LD; ``genetic_cm`` (float (V,)) at the
-    largest genetic step instead; with neither, cuts are evenly spaced.
+    round(n / window_snps) cores. ``cut`` "even" spaces the cuts evenly; "ld" moves each to the
+    weakest LD in ``genotypes`` (int8 (V, S, 2), e.g. an h5py dataset: only rows near the cuts are
+    read); "map" to the largest step of ``genetic_cm`` (float (V,)).
     """
     variant_contig = np.asarray(variant_contig)
     n = len(variant_contig)
+    if cut not in CUTS:
+        raise InputError(f"--cut must be one of {', '.join(CUTS)}, got {cut!r}")
+    if cut == "map" and genetic_cm is None:
+        raise InputError("--cut map needs a genetic map (--map)")
+    if cut == "ld" and genotypes is None:
+        raise InputError("cutting at weak LD needs the genotypes")
+    genotypes = genotypes if cut == "ld" else None
+    genetic_cm = genetic_cm if cut == "map" else None
     if window_snps < 100:
         raise InputError(f"a window needs at least 100 SNPs, got --window-snps {window_snps}")
     if not 0 <= overlap_snps <= window_snps // 2:

@@ -182,7 +182,7 @@ class VcfSource:
         self.contig_id, self.contig_length = _header_contigs(self._vcf)
         self._contig_index = {c: i for i, c in enumerate(self.contig_id)}
         self.region = region
-        self.provenance: list[dict] = []
+        self.provenance = _header_provenance(self._vcf.raw_header)  # what ogan wrote it from, if it did
         self.n_variants = None
         # whole HDF5 chunks per write: a partial chunk would be decompressed and rewritten
         self.chunk_variants = chunk_variants or variants_per_chunk(len(names), 16 << 20)
@@ -381,6 +381,20 @@ class _ChunkMeta:
 
 
 _CONTIG_LINE = re.compile(r"^##contig=<(.*)>\s*$", re.MULTILINE)
+
+
+def _header_provenance(header: str) -> list[dict]:
+    """The ``##ogan_provenance`` records of a header (unreadable ones are skipped)."""
+    records = []
+    for line in header.splitlines():
+        if line.startswith("##ogan_provenance="):
+            try:
+                record = json.loads(line.split("=", 1)[1])
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+    return records
 
 
 def _header_contigs(vcf) -> tuple[list[str], list[int]]:
