@@ -223,8 +223,9 @@ def junction_ld(real: np.ndarray, synthetic: np.ndarray, position: np.ndarray, r
     ``ld_pairs_within``, ``ld_pairs_junction`` (the pairs used); ``ld_junction_ratio``
     (junction / within, None unless within > 0); and ``ld_breaks_per_mb_inside`` /
     ``ld_breaks_per_mb_junction``: the common SNPs that ``ld_break_flags`` finds broken, among those
-    whose next ``next_snps`` common SNPs lie in their own window / in the next window, per Mb from each
-    such SNP to the next common SNP.
+    whose next ``next_snps`` common SNPs lie in their own window / in the next window, per Mb, each tested
+    SNP counting for the median spacing of common SNPs (so gaps in the SNPs or between sampled pieces
+    do not dilute the rate).
     """
     rid = np.concatenate([[0], np.cumsum(np.diff(run) != 0)]).astype(np.int64)
     seg = np.concatenate([[0], np.cumsum((np.diff(rid) != 0) | (np.diff(window) != 0))]).astype(np.int64)
@@ -256,11 +257,12 @@ def junction_ld(real: np.ndarray, synthetic: np.ndarray, position: np.ndarray, r
     if flags is not None:
         common, broken, ok = flags
         last = np.r_[common[next_snps:], np.zeros(next_snps, dtype=np.int64)]  # the next_snps-th next SNP
-        gap = np.r_[np.diff(position[common]), 0].astype(np.float64)
+        gap = np.diff(position[common])[rid[common[1:]] == rid[common[:-1]]]
+        spacing = float(np.median(gap)) / 1e6 if len(gap) else 0.0  # Mb per common SNP (robust to gaps)
         first, end = window[common], window[last]
         for name, member in (("inside", ok & (first >= 0) & (end == first)),
                              ("junction", ok & (first >= 0) & (end >= 0) & (end != first))):
-            span = gap[member].sum() / 1e6
+            span = member.sum() * spacing
             out[f"ld_breaks_per_mb_{name}"] = float(np.sum(broken & member) / span) if span > 0 else None
     return out
 
