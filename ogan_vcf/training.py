@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import os
 import secrets
 import shutil
 import time
@@ -221,12 +222,12 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str | None 
 def _windowed_run(input, model_dir: Path, *, panel, label_column, model, preset, overrides, blocks, seed, resume,
                   jit_compile, window_snps, overlap_snps, cut, workers, scheduler, synchronous, show_progress):
     """A windowed run's TrainSummary, or (one window) the cohort for the ordinary path."""
-    from .cohort import CohortFile, is_cohort_path, write_cohort
+    from .cohort import is_cohort_path, write_cohort
     from .io import open_source
     from .model.store import read_config
     from .parallel import Engine
     from .windowed import LAYOUT, is_windowed_model, train_windowed
-    from .windows import DEFAULT_OVERLAP_SNPS, DEFAULT_WINDOW_SNPS, plan_windows, window_table, windows_from_table
+    from .windows import DEFAULT_OVERLAP_SNPS, DEFAULT_WINDOW_SNPS, window_table, windows_from_table
 
     stored = model_dir / "training.h5"  # a VCF/PLINK input, ingested once for every window
     if resume and is_windowed_model(model_dir):
@@ -255,47 +256,38 @@ def _windowed_run(input, model_dir: Path, *, panel, label_column, model, preset,
         chosen = replace(preset_from_dict(config["preset"]), epochs=int(epochs))
         config["preset"] = chosen.to_dict()
     else:
+        model, preset = model or "offspring", preset or "cpu"
+        chosen = make_preset(preset, model, **(overrides or {}))  # bad options before any work
+        staged = None
         if is_cohort_path(input) and panel is None:
             cohort_path = Path(input)
-        else:
-            model_dir.mkdir(parents=True, exist_ok=True)
-            write_cohort(stored, open_source(input, panel=panel, label_column=label_column),
+        else:  # ingested beside the model directory; moved into it only if the run is windowed
+            model_dir.parent.mkdir(parents=True, exist_ok=True)
+            staged = model_dir.parent / f".{model_dir.name}.{os.getpid()}.training.h5"
+            write_cohort(staged, open_source(input, panel=panel, label_column=label_column),
                          show_progress=show_progress)
-            cohort_path, label_column = stored, None
-        model, preset = model or "offspring", preset or "cpu"
-        chosen = make_preset(preset, model, **(overrides or {}))
+            cohort_path, label_column = staged, None
         seed = secrets.randbits(31) if seed is None else int(seed)
-        with CohortFile(cohort_path) as f:
-            genetic_cm = None
-            if cut == "map" and blocks and blocks.genetic_map:
-                from .hybridizer.blocks import read_genetic_map, variants_cm
-
-                genetic_cm = variants_cm(f.variant_contig, f.variant_position, f.contig_id,
-                                         read_genetic_map(blocks.genetic_map))
-            windows = plan_windows(f.variant_contig, window_snps=window_snps or DEFAULT_WINDOW_SNPS,
-                                   overlap_snps=DEFAULT_OVERLAP_SNPS if overlap_snps is None else overlap_snps,
-                                   cut=cut or "even", genotypes=f.genotype_dataset, genetic_cm=genetic_cm)
-            if len(windows) == 1:
-                cohort = f.load()
-                if label_column and label_column != cohort.samples.label_column:
-                    cohort.samples = cohort.samples.relabel(label_column, str(input))
-                cohort.path = str(input)
-                stored.unlink(missing_ok=True)
-                return cohort
-            called = f.n_variants * len(f.samples) - f.n_missing_calls
-            if f.n_missing_calls:
-                raise InputError(f"{input}: {f.n_missing_calls} missing calls cannot be encoded; impute them "
-                                 "first (e.g. Beagle), or drop those sites")
-            if 0 < f.n_unphased_calls < called:
-                raise InputError(f"{input}: partly phased; phase every call (e.g. Beagle) or none before training")
-            samples, contig_id, contig_length = f.samples, f.contig_id, f.contig_length
-            phased = f.n_unphased_calls == 0
-            n_variants = f.n_variants
+        try:
+            plan = _plan_run(cohort_path, input, label_column, blocks, window_snps, overlap_snps, cut)
+        except BaseException:
+            if staged:
+                staged.unlink(missing_ok=True)
+            raise
+        if isinstance(plan, Cohort):  # one window: the ordinary path
+            if staged:
+                staged.unlink(missing_ok=True)
+            return plan
+        windows, samples, contig_id, contig_length, phased, n_variants = plan
         if label_column and label_column != samples.label_column:
             samples = samples.relabel(label_column, str(input))
         if model_dir.exists():  # a fresh run: what was there is replaced
             for old in (model_dir / "windows", model_dir / "checkpoints", model_dir / "history.csv"):
                 shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+        if staged:
+            model_dir.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, stored)
+            cohort_path = stored
         config = {"format": MODEL_FORMAT, "layout": LAYOUT, "model": model, "preset": chosen.to_dict(),
                   "labels": list(samples.population_counts()), "label_column": samples.label_column,
                   "phased": phased, "seed": seed, "software": software_versions(), "source": str(input),
@@ -327,6 +319,37 @@ def _windowed_run(input, model_dir: Path, *, panel, label_column, model, preset,
                         time.perf_counter() - start, config["training_sizes"], windows=len(windows),
                         windows_trained=run.trained, windows_skipped=run.skipped, window_seconds=run.seconds,
                         window_digests=run.digests, engine=run.engine)
+
+
+def _plan_run(cohort_path: Path, input, label_column, blocks, window_snps, overlap_snps, cut):
+    """The cohort itself (one window) or (windows, samples, contig ids, lengths, phased, n variants),
+    with the input's phase and missing calls checked for a windowed run."""
+    from .cohort import CohortFile
+    from .windows import DEFAULT_OVERLAP_SNPS, DEFAULT_WINDOW_SNPS, plan_windows
+
+    with CohortFile(cohort_path) as f:
+        genetic_cm = None
+        if cut == "map" and blocks and blocks.genetic_map:
+            from .hybridizer.blocks import read_genetic_map, variants_cm
+
+            genetic_cm = variants_cm(f.variant_contig, f.variant_position, f.contig_id,
+                                     read_genetic_map(blocks.genetic_map))
+        windows = plan_windows(f.variant_contig, window_snps=window_snps or DEFAULT_WINDOW_SNPS,
+                               overlap_snps=DEFAULT_OVERLAP_SNPS if overlap_snps is None else overlap_snps,
+                               cut=cut or "even", genotypes=f.genotype_dataset, genetic_cm=genetic_cm)
+        if len(windows) == 1:
+            cohort = f.load()
+            if label_column and label_column != cohort.samples.label_column:
+                cohort.samples = cohort.samples.relabel(label_column, str(input))
+            cohort.path = str(input)
+            return cohort
+        called = f.n_variants * len(f.samples) - f.n_missing_calls
+        if f.n_missing_calls:
+            raise InputError(f"{input}: {f.n_missing_calls} missing calls cannot be used for training; impute "
+                             "them first (e.g. Beagle), or drop those sites")
+        if 0 < f.n_unphased_calls < called:
+            raise InputError(f"{input}: partly phased; phase every call (e.g. Beagle) or none before training")
+        return windows, f.samples, f.contig_id, f.contig_length, f.n_unphased_calls == 0, f.n_variants
 
 
 def template_owners(k: int, counts: np.ndarray, codebook: str) -> np.ndarray:
