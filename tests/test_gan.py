@@ -317,3 +317,19 @@ def test_haplotype_codebook_takes_real_haplotypes_before_offspring(sim_cohort):
     real_afr = data.genotypes[:, (labels == 0) & real].transpose(1, 2, 0).reshape(-1, 200).astype(bool)
     from_real = [(real_afr == h).all(axis=1).any() for h in codebook[afr]]
     assert sum(from_real) >= len(np.unique(real_afr, axis=0))  # every distinct real AFR haplotype is in it
+
+
+def test_haplotype_templates_gather_equals_the_product_for_one_hot_choices():
+    """Generation gathers the chosen codebook blocks; training multiplies by the choices: same logits."""
+    from ogan_vcf.model.networks import HaplotypeTemplates
+
+    rng = np.random.default_rng(2)
+    starts, k = [0, 3, 7, 10], 5
+    layer = HaplotypeTemplates(starts, k, 12)
+    layer.build((None, 2, 3, k))
+    layer.set_haplotypes(rng.integers(0, 2, size=(9, 10)).astype(np.int8), rng.integers(0, 9, size=k))
+    choice = np.eye(k, dtype="float32")[rng.integers(0, k, size=(6, 2, 3))]  # (batch, 2, blocks, K) one-hot
+    gathered = np.asarray(layer(choice, training=False))
+    product = np.asarray(layer(choice, training=True))
+    assert gathered.shape == (6, 12, 4)
+    np.testing.assert_allclose(gathered, product, rtol=1e-6, atol=1e-6)

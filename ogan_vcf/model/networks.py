@@ -159,9 +159,14 @@ class HaplotypeTemplates(layers.Layer):
         shape = (len(self.starts) - 1, self.n_templates, self.longest)
         self.templates = self.add_weight(shape=shape, initializer="zeros", name="templates", trainable=False)
 
-    def call(self, choice):
-        t = ops.einsum("bhnk,nko->bhno", ops.cast(choice, self.templates.dtype), self.templates)
-        t = ops.take(ops.reshape(t, (-1, 2, (len(self.starts) - 1) * self.longest)), self.index, axis=2)
+    def call(self, choice, training=None):
+        n_blocks = len(self.starts) - 1
+        if training:  # straight-through choices: the product carries their gradients
+            t = ops.einsum("bhnk,nko->bhno", ops.cast(choice, self.templates.dtype), self.templates)
+        else:  # the choices are one-hot: gather the chosen haplotypes' blocks (same values, ~K x less work)
+            rows = ops.argmax(choice, axis=-1) + ops.arange(n_blocks, dtype="int32") * self.n_templates
+            t = ops.take(ops.reshape(self.templates, (n_blocks * self.n_templates, self.longest)), rows, axis=0)
+        t = ops.take(ops.reshape(t, (-1, 2, n_blocks * self.longest)), self.index, axis=2)
         one, zero = ops.log_sigmoid(t), ops.log_sigmoid(-t)  # (batch, 2, V)
         x = ops.stack([zero[:, 0] + zero[:, 1], zero[:, 0] + one[:, 1], one[:, 0] + zero[:, 1],
                        one[:, 0] + one[:, 1]], axis=-1)
