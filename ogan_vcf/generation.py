@@ -33,14 +33,8 @@ def check_count(n) -> int:
     return int(n)
 
 
-def synthesize(model_dir, *, n: int | None = None, populations: list[str] | None = None, sample: bool | None = None,
-               hybridize_factor: int | None = None, seed: int | None = None, checkpoint: str = "best"):
-    """A Cohort of ``n`` synthetic people per population, plus the epoch of the weights used."""
-    from .model import require_tensorflow
-
-    config = read_config(model_dir)
-    require_tensorflow()
-    seed = secrets.randbits(31) if seed is None else int(seed)
+def _checked_request(config: dict, n, populations, checkpoint: str, hybridize_factor) -> tuple[list[str], int, int]:
+    """(populations, people per population, hybridize factor) of a generation request, checked against the model."""
     labels = config["labels"]
     populations = populations or labels
     unknown = [p for p in populations if p not in labels]
@@ -52,6 +46,19 @@ def synthesize(model_dir, *, n: int | None = None, populations: list[str] | None
     factor = int(hybridize_factor) if hybridize_factor else 1
     if factor < 1:
         raise InputError(f"the hybridize factor must be a whole number >= 1, got {hybridize_factor}")
+    return populations, n, factor
+
+
+def synthesize(model_dir, *, n: int | None = None, populations: list[str] | None = None, sample: bool | None = None,
+               hybridize_factor: int | None = None, seed: int | None = None, checkpoint: str = "best"):
+    """A Cohort of ``n`` synthetic people per population, plus the epoch of the weights used."""
+    from .model import require_tensorflow
+
+    config = read_config(model_dir)
+    require_tensorflow()
+    seed = secrets.randbits(31) if seed is None else int(seed)
+    labels = config["labels"]
+    populations, n, factor = _checked_request(config, n, populations, checkpoint, hybridize_factor)
     preset = preset_from_dict(config["preset"])
     sample = preset.samples if sample is None else sample
     import keras
@@ -133,16 +140,7 @@ def _generate_windowed(model_dir, output: Path, *, n, populations, sample, hybri
 
     require_tensorflow()
     config = read_config(model_dir)
-    labels = config["labels"]
-    populations = populations or labels
-    unknown = [p for p in populations if p not in labels]
-    if unknown:
-        raise InputError(f"unknown population {unknown[0]!r}; the model knows {', '.join(labels)}")
-    n = check_count(n if n is not None else max(config["training_sizes"].values()))
-    if checkpoint not in CHECKPOINTS:
-        raise InputError(f"checkpoint must be one of {', '.join(CHECKPOINTS)}, got {checkpoint!r}")
-    if hybridize_factor is not None and int(hybridize_factor) < 1:
-        raise InputError(f"the hybridize factor must be a whole number >= 1, got {hybridize_factor}")
+    populations, n, _ = _checked_request(config, n, populations, checkpoint, hybridize_factor)
     seed = secrets.randbits(31) if seed is None else int(seed)
     windows = windows_from_table(config["windows"])
     cores = core_ranges(windows, config["contig_id"],

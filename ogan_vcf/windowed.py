@@ -427,13 +427,9 @@ def synthesize_windowed(model_dir, output: Path, *, n: int, populations: list[st
             raise InputError(f"{model_dir}: window {w.name} has not finished training; run `ogan train --resume`")
     kind = output_kind(output)
     phased = bool(config["phased"])
-    labels = config["labels"]
     pops = np.repeat(np.array(populations, dtype=object), n)
     ids = np.array([f"SYN_{p}_{i + 1:06d}" for p in populations for i in range(n)], dtype=object)
     samples = Samples(ids, pops, {config["label_column"]: pops.copy()}, config["label_column"])
-    unknown = [p for p in populations if p not in labels]
-    if unknown:
-        raise InputError(f"unknown population {unknown[0]!r}; the model knows {', '.join(labels)}")
     # a window after a junction draws `oversample` x n people per population: its continuations are chosen
     draws = [n if k == 0 or windows[k - 1].contig != w.contig else n * oversample for k, w in enumerate(windows)]
     parts_dir = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
