@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cohort import Cohort
+from .cohort import Cohort, Samples
 from .errors import InputError
 
 
@@ -19,6 +19,16 @@ class BiasResult:
     heldout: Cohort
     table: dict[str, tuple[int, int]]  # population -> (before, kept)
     seed: int
+
+
+@dataclass
+class BiasSplit:
+    """What ``bias_file`` wrote: per-population counts, the seed, and the two sizes."""
+
+    table: dict[str, tuple[int, int]]  # population -> (before, kept)
+    seed: int
+    n_train: int
+    n_heldout: int
 
 
 def parse_keep(text: str) -> dict[str, float]:
@@ -39,27 +49,33 @@ def parse_keep(text: str) -> dict[str, float]:
     return keep
 
 
-def bias(cohort: Cohort, keep: dict[str, float], *, seed: int | None = None) -> BiasResult:
-    """Keep round(fraction * n) random members (at least 1) of each named population.
-
-    Sample order is preserved in both outputs; the same seed keeps the same samples.
-    """
+def choose_kept(samples: Samples, keep: dict[str, float], *, seed: int | None = None
+                ) -> tuple[np.ndarray, dict[str, tuple[int, int]], int]:
+    """(kept mask, population -> (before, kept), seed): round(fraction * n) random members (at
+    least 1) of each population in ``keep``, every member of the others; the same seed keeps the
+    same samples."""
     seed = secrets.randbits(63) if seed is None else int(seed)
-    counts = cohort.samples.population_counts()
+    counts = samples.population_counts()
     unknown = [p for p in keep if p not in counts]
     if unknown:
         raise InputError(f"unknown population {unknown[0]!r}; the cohort has {', '.join(counts)}")
     streams = dict(zip(sorted(counts), np.random.SeedSequence(seed).spawn(len(counts))))
-    kept = np.ones(cohort.n_samples, dtype=bool)
+    kept = np.ones(len(samples), dtype=bool)
     table = {}
     for pop, n in counts.items():
-        members = np.flatnonzero(cohort.samples.populations == pop)
+        members = np.flatnonzero(samples.populations == pop)
         n_keep = max(1, round(keep[pop] * n)) if pop in keep else n
         if pop in keep:
             chosen = np.random.default_rng(streams[pop]).choice(members, size=n_keep, replace=False)
             kept[members] = False
             kept[chosen] = True
         table[pop] = (n, n_keep)
+    return kept, table, seed
+
+
+def bias(cohort: Cohort, keep: dict[str, float], *, seed: int | None = None) -> BiasResult:
+    """``choose_kept`` on an in-memory cohort; sample order is preserved in both outputs."""
+    kept, table, seed = choose_kept(cohort.samples, keep, seed=seed)
     return BiasResult(cohort.take_samples(np.flatnonzero(kept)), cohort.take_samples(np.flatnonzero(~kept)),
                       table, seed)
 
@@ -74,21 +90,37 @@ def default_heldout_path(train_path) -> str:
 
 
 def bias_file(input, output, *, keep: str, panel=None, label_column=None, heldout=None, seed=None,
-              show_progress=False):
-    """Read any input, apply ``bias``, write the training and held-out cohorts (+panels)."""
-    from .cohort import provenance_record
-    from .io import read_cohort, write_output
+              show_progress=False) -> tuple[BiasSplit, list[str]]:
+    """Read any input, split it by ``choose_kept``, write the training and held-out cohorts (+panels).
+
+    Genotypes stream through chunk by chunk (memory does not grow with the number of variants);
+    VCF/BCF/PLINK input is first checked into a temporary cohort file, as ``read_cohort`` does.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from .cohort import CohortFile, SampleSubset, provenance_record, write_cohort
+    from .io import input_kind, open_source, require_panel, write_output
     from .io.vcf import output_kind
 
     output_kind(output)
     heldout = heldout or default_heldout_path(output)
     output_kind(heldout)
     fractions = parse_keep(keep)
-    cohort = read_cohort(input, panel=panel, label_column=label_column, show_progress=show_progress)
-    result = bias(cohort, fractions, seed=seed)
-    params = {"input": str(input), "keep": fractions}
-    paths = write_output(output, result.train, show_progress=show_progress, provenance=[
-        *cohort.provenance, provenance_record("bias", {**params, "part": "train"}, seed=result.seed)])
-    paths += write_output(heldout, result.heldout, show_progress=show_progress, provenance=[
-        *cohort.provenance, provenance_record("bias", {**params, "part": "heldout"}, seed=result.seed)])
-    return result, paths
+    with tempfile.TemporaryDirectory(prefix="ogan-") as tmp:
+        if input_kind(input) == "cohort" and panel is None:
+            source = open_source(input, label_column=label_column)
+        else:
+            require_panel(input, panel)
+            write_cohort(Path(tmp) / "input.h5", open_source(input, panel=panel, label_column=label_column),
+                         show_progress=show_progress)
+            source = CohortFile(Path(tmp) / "input.h5")
+        with source:
+            kept, table, seed = choose_kept(source.samples, fractions, seed=seed)
+            params = {"input": str(input), "keep": fractions}
+            paths = []
+            for path, part, index in ((output, "train", np.flatnonzero(kept)),
+                                      (heldout, "heldout", np.flatnonzero(~kept))):
+                paths += write_output(path, SampleSubset(source, index), show_progress=show_progress, provenance=[
+                    *source.provenance, provenance_record("bias", {**params, "part": part}, seed=seed)])
+    return BiasSplit(table, seed, int(kept.sum()), int((~kept).sum())), paths

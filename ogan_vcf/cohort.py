@@ -123,6 +123,28 @@ class VariantSource(Protocol):
     def chunks(self) -> Iterator[VariantChunk]: ...
 
 
+class SampleSubset:
+    """The samples at ``index`` of another VariantSource, chunk by chunk (a VariantSource itself)."""
+
+    def __init__(self, source: VariantSource, index: np.ndarray):
+        self.source, self.index = source, np.asarray(index)
+        self.path, self.samples = source.path, source.samples.take(self.index)
+        self.n_variants, self.provenance = source.n_variants, source.provenance
+
+    @property
+    def contig_id(self) -> list[str]:
+        return self.source.contig_id
+
+    @property
+    def contig_length(self) -> list[int]:
+        return self.source.contig_length
+
+    def chunks(self) -> Iterator[VariantChunk]:
+        for chunk in self.source.chunks():
+            yield replace(chunk, genotypes=np.ascontiguousarray(chunk.genotypes[:, self.index]),
+                          phased=np.ascontiguousarray(chunk.phased[:, self.index]))
+
+
 @dataclass
 class Cohort:
     """A cohort held in memory (hybridize and train work on this)."""

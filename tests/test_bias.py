@@ -56,3 +56,37 @@ def test_cli_unknown_population_is_one_line_and_no_output(tmp_path, sim_h5):
     assert r.exit_code == 1
     assert r.stderr.strip() == "ogan: error: unknown population 'XYZ'; the cohort has AFR, EUR, EAS"
     assert not list(tmp_path.iterdir())
+
+
+def test_bias_file_streams_the_same_split_as_bias(tmp_path, sim_h5):
+    from ogan_vcf.bias import bias_file
+    from ogan_vcf.cohort import load
+
+    cohort = load(sim_h5)
+    split, paths = bias_file(sim_h5, tmp_path / "train.h5", keep="EAS=0.2,AFR=0.5", seed=4)
+    expected = bias(cohort, {"EAS": 0.2, "AFR": 0.5}, seed=4)
+    assert split.table == expected.table and split.seed == 4
+    assert (split.n_train, split.n_heldout) == (expected.train.n_samples, expected.heldout.n_samples)
+    for path, want in ((tmp_path / "train.h5", expected.train), (tmp_path / "train.heldout.h5", expected.heldout)):
+        got = load(path)
+        assert list(got.samples.ids) == list(want.samples.ids)
+        assert (got.genotypes == want.genotypes).all() and (got.phased == want.phased).all()
+        assert got.provenance[-1]["command"] == "bias"
+    assert sorted(paths) == sorted([str(tmp_path / "train.h5"), str(tmp_path / "train.heldout.h5")])
+
+
+def test_bias_file_reads_vcf_with_a_panel_and_refuses_one_without(tmp_path, sim_h5):
+    from ogan_vcf.bias import bias_file
+    from ogan_vcf.cohort import load
+    from ogan_vcf.convert import export
+
+    export(sim_h5, tmp_path / "in.vcf.gz")
+    split, _ = bias_file(tmp_path / "in.vcf.gz", tmp_path / "t.h5", keep="EAS=0.5", panel=tmp_path / "in.panel",
+                         seed=2)
+    assert split.table["EAS"] == (20, 10)
+    want = bias(load(sim_h5), {"EAS": 0.5}, seed=2).train
+    got = load(tmp_path / "t.h5")
+    assert list(got.samples.ids) == list(want.samples.ids) and (got.genotypes == want.genotypes).all()
+    with pytest.raises(InputError, match="needs a panel"):
+        bias_file(tmp_path / "in.vcf.gz", tmp_path / "u.h5", keep="EAS=0.5")
+    assert not (tmp_path / "u.h5").exists()

@@ -65,6 +65,15 @@ def open_source(path: str | os.PathLike, *, panel: str | os.PathLike | None = No
     return source
 
 
+def require_panel(path: str | os.PathLike, panel, panel_role: str | None = None) -> None:
+    """Refuse VCF/BCF/PLINK input without a panel (one line naming the file, and the panel beside it)."""
+    if panel is None and input_kind(path) != "cohort":
+        beside = panel_path_for(path)
+        hints = ([panel_role] if panel_role else []) + ([f"e.g. {beside}"] if beside.is_file() else [])
+        hint = f" ({', '.join(hints)})" if hints else ""
+        raise InputError(f"{path}: a VCF/BCF/PLINK input needs a panel to label its samples{hint}")
+
+
 def read_cohort(path: str | os.PathLike, *, panel: str | os.PathLike | None = None,
                 label_column: str | None = None, region: Region | None = None, show_progress: bool = False,
                 panel_role: str | None = None):
@@ -85,11 +94,7 @@ def read_cohort(path: str | os.PathLike, *, panel: str | os.PathLike | None = No
         if label_column and label_column != cohort.samples.label_column:
             cohort.samples = cohort.samples.relabel(label_column, str(path))
         return cohort
-    if kind != "cohort" and panel is None:
-        beside = panel_path_for(path)
-        hints = ([panel_role] if panel_role else []) + ([f"e.g. {beside}"] if beside.is_file() else [])
-        hint = f" ({', '.join(hints)})" if hints else ""
-        raise InputError(f"{path}: a VCF/BCF/PLINK input needs a panel to label its samples{hint}")
+    require_panel(path, panel, panel_role)
     source = open_source(path, panel=panel, label_column=label_column, region=region)
     with tempfile.TemporaryDirectory(prefix="ogan-") as tmp:
         write_cohort(Path(tmp) / "input.h5", source, show_progress=show_progress)
