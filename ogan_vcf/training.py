@@ -30,7 +30,7 @@ from .hybridizer import BlockSpec
 from .model.encoding import dosage, draw_classes, encode, n_classes
 from .model.presets import Preset, make_preset, preset_from_dict
 from .model.store import (MODEL_FORMAT, build_gan, has_checkpoint, load_checkpoint, read_config,
-                          save_checkpoint, write_config)
+                          link_checkpoint, save_checkpoint, write_config)
 
 
 @dataclass
@@ -504,14 +504,23 @@ def _fit(gan, preset, config, classes, labels, quality, state, model_dir, seed, 
                 row.update(quality(gan.generator, preset.noise_dim, n_snps))
             _append_history(history_path, row, fields)  # before the checkpoint: a resume truncates, never lacks
             if evaluate:
+                saved = []  # this epoch's checkpoints so far: the later ones link to the first's weights
+
+                def checkpoint(which, record):
+                    if saved:
+                        link_checkpoint(model_dir, saved[0], which, record)
+                    else:
+                        save_checkpoint(gan, model_dir, which, record)
+                    saved.append(which)
+
                 if pending_first:  # the first evaluated epoch of a run from scratch: the baseline of "best"
-                    save_checkpoint(gan, model_dir, "first", {**state, "epoch": done})
+                    checkpoint("first", {**state, "epoch": done})
                     pending_first.clear()
                 if state["best_quality"] is None or row["quality"] > state["best_quality"]:
                     state.update(best_quality=row["quality"], best_epoch=done)
-                    save_checkpoint(gan, model_dir, "best", {**state, "epoch": done})
+                    checkpoint("best", {**state, "epoch": done})
                 state["epoch"] = done
-                save_checkpoint(gan, model_dir, "last", state)
+                checkpoint("last", state)
             bar.describe(f"{config['model']} epoch {done}/{preset.epochs} d {row['d_loss']:.3f} "
                          f"g {row['g_loss']:.3f}" + (f" q {row['quality']:.3f}" if "quality" in row else ""))
 

@@ -119,6 +119,10 @@ def test_same_seed_same_weights_and_resume_continues(tmp_path, sim_files, traine
     assert_same_weights(weights(unbroken), weights(again))
     assert_same_weights(weights(unbroken, "first"), weights(model_dir))  # first: the epoch-1 state, kept
     assert json.loads((unbroken / "checkpoints" / "first.json").read_text())["epoch"] == 1
+    inode = {(d.name, w): (d / "checkpoints" / f"{w}.weights.h5").stat().st_ino
+             for d in (model_dir, unbroken) for w in ("first", "best", "last")}
+    assert inode[model_dir.name, "first"] == inode[model_dir.name, "best"] == inode[model_dir.name, "last"]
+    assert inode[unbroken.name, "first"] != inode[unbroken.name, "last"]  # epoch 2 wrote last anew
     assert any(not np.array_equal(a, b) for a, b in zip(weights(model_dir).values(), weights(again).values()))
 
 
@@ -126,14 +130,22 @@ def test_ctrl_c_inside_fit_keeps_the_checkpoint_and_resumes_exactly(tmp_path, si
     """A real SIGINT during fit (after epoch 1's checkpoint): exit 130, then --resume = an unbroken run."""
     import ogan_vcf.training as training
 
-    real_save = training.save_checkpoint
+    real_save, real_link = training.save_checkpoint, training.link_checkpoint
 
-    def save_then_sigint(gan, model_dir, which, state):
-        real_save(gan, model_dir, which, state)
+    def sigint_after_last(which, state):
         if which == "last" and state["epoch"] == 1:
             signal.raise_signal(signal.SIGINT)  # KeyboardInterrupt in the main thread, inside gan.fit
 
+    def save_then_sigint(gan, model_dir, which, state):
+        real_save(gan, model_dir, which, state)
+        sigint_after_last(which, state)
+
+    def link_then_sigint(model_dir, source, which, state):  # epoch 1's last links to its first
+        real_link(model_dir, source, which, state)
+        sigint_after_last(which, state)
+
     monkeypatch.setattr(training, "save_checkpoint", save_then_sigint)
+    monkeypatch.setattr(training, "link_checkpoint", link_then_sigint)
     common = [sim_files["vcf_gz"], "-p", sim_files["panel"], "--preset", "tiny", "--seed", "7", "--batch-size", "30",
               "--no-progress"]
     stopped = tmp_path / "stopped"

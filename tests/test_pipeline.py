@@ -187,14 +187,20 @@ def test_ctrl_c_in_training_stops_the_pipeline_resumably(tmp_path, sim_h5, monke
     from ogan_vcf.errors import Interrupted
     from ogan_vcf.pipeline import pipeline
 
-    real_save = training.save_checkpoint
+    real_save, real_link = training.save_checkpoint, training.link_checkpoint
 
     def save_then_sigint(gan, model_dir, which, state):
         real_save(gan, model_dir, which, state)
         if which == "last":
             signal.raise_signal(signal.SIGINT)  # Python raises KeyboardInterrupt here, inside gan.fit
 
+    def link_then_sigint(model_dir, source, which, state):  # epoch 1's last links to its first
+        real_link(model_dir, source, which, state)
+        if which == "last":
+            signal.raise_signal(signal.SIGINT)
+
     monkeypatch.setattr(training, "save_checkpoint", save_then_sigint)
+    monkeypatch.setattr(training, "link_checkpoint", link_then_sigint)
     out = tmp_path / "stopped"
     with pytest.raises(Interrupted, match=r"epoch 1\) stands: run the same command again to resume"):
         pipeline(sim_h5, out, preset="tiny", overrides={"epochs": 2, "batch_size": 20}, seed=5)

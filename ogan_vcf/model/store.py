@@ -8,6 +8,7 @@
     MODEL/checkpoints/last.json        epoch, best epoch and best quality at that checkpoint
     MODEL/checkpoints/best.*           the same, at the best quality so far
     MODEL/checkpoints/first.*          the same, at the first evaluated epoch (a baseline for "best")
+                                       (checkpoints of the same epoch share one weights file: hard links)
     MODEL/history.csv                  losses and quality per evaluated epoch
 
 Keras stores each variable under the path of the object that owns it, so a checkpoint
@@ -84,6 +85,23 @@ def save_checkpoint(gan, model_dir: str | os.PathLike, which: str, state: dict) 
     weights.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(weights, suffix=".weights.h5") as tmp:
         gan.save_weights(tmp)
+    with atomic_path(record) as tmp:
+        tmp.write_text(json.dumps(state))
+
+
+def link_checkpoint(model_dir: str | os.PathLike, source: str, which: str, state: dict) -> None:
+    """Checkpoint ``which`` as the same weights as checkpoint ``source`` (a hard link where the file
+    system has them, else a copy), with its own state record: one epoch's weights are stored once."""
+    import shutil
+
+    src, _ = checkpoint_files(model_dir, source)
+    weights, record = checkpoint_files(model_dir, which)
+    with atomic_path(weights, suffix=".weights.h5") as tmp:
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
     with atomic_path(record) as tmp:
         tmp.write_text(json.dumps(state))
 
