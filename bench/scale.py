@@ -454,6 +454,8 @@ def population_quality(metrics_path: Path) -> dict:
         copies = a.get("exact_copy_fraction")
         out[pop] = {"maf_r": p.get("maf_r"), "ld_r": p.get("ld_r"), "ld_r_within": j.get("ld_r_within"),
                     "ld_r_junction": j.get("ld_r_junction"), "ld_junction_ratio": j.get("ld_junction_ratio"),
+                    "ld_r_midpoint": j.get("ld_r_midpoint"),
+                    "ld_junction_ratio_matched": j.get("ld_junction_ratio_matched"),
                     "ld_breaks_per_mb": p.get("ld_breaks_per_mb"),
                     "ld_breaks_per_mb_inside": j.get("ld_breaks_per_mb_inside"),
                     "ld_breaks_per_mb_junction": j.get("ld_breaks_per_mb_junction"),
@@ -558,7 +560,7 @@ def summary(res: dict) -> str:
     lines = ["| measure | value | target |", "|---|---|---|", *(f"| {a} | {b} | {c} |" for a, b, c in rows)]
     if quality.get("study"):
         ref = quality.get("window", {})
-        lines += ["", "| population | MAF r | LD r | LD r within / junction | LD breaks per Mb | "
+        lines += ["", "| population | MAF r | LD r | LD r within / junction (window middles) | LD breaks per Mb | "
                   "exact copies | DCR ratio | 3 Mb window MAF r / LD r |", "|" + "---|" * 8]
         for pop in MINORITY:
             q = quality["study"].get(pop)
@@ -568,7 +570,8 @@ def summary(res: dict) -> str:
             copies = ("n/a" if q["exact_copies"] is None
                       else f"{q['exact_copies']} ({q['exact_copy_fraction']:.1%})")
             lines.append(f"| {pop} | {_f(q['maf_r'])} | {_f(q['ld_r'])} | {_f(q['ld_r_within'])} / "
-                         f"{_f(q['ld_r_junction'])} | {_f(q['ld_breaks_per_mb'], '.2f')} (junction "
+                         f"{_f(q['ld_r_junction'])} ({_f(q.get('ld_r_midpoint'))}) | "
+                         f"{_f(q['ld_breaks_per_mb'], '.2f')} (junction "
                          f"{_f(q.get('ld_breaks_per_mb_junction'), '.2f')}) | {copies} | "
                          f"{_f(q['dcr_ratio'], '.2f')} | {_f(w.get('maf_r'))} / {_f(w.get('ld_r'))} |")
     checks = musts(res)

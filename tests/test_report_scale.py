@@ -58,6 +58,8 @@ def test_junction_ld_of_a_copy_is_one_everywhere(two_windows):
     assert out["ld_r_within"] == pytest.approx(1.0) and out["ld_r_junction"] == pytest.approx(1.0)
     assert out["ld_junction_ratio"] == pytest.approx(1.0)
     assert out["ld_breaks_per_mb_inside"] == 0 and out["ld_breaks_per_mb_junction"] == 0
+    # the control straddles each window's middle (SNP 50 and 150) as the junction pairs straddle SNP 100
+    assert out["ld_pairs_midpoint"] == 2 * 55 and out["ld_junction_ratio_matched"] == pytest.approx(1.0)
 
 
 def test_junction_ld_sees_haplotypes_shuffled_across_the_junction(two_windows):
@@ -68,6 +70,7 @@ def test_junction_ld_sees_haplotypes_shuffled_across_the_junction(two_windows):
                         rng=np.random.default_rng(0))
     assert out["ld_r_within"] == pytest.approx(1.0)  # each window is a real window, whole
     assert out["ld_r_junction"] < 0.5 and out["ld_junction_ratio"] < 0.5
+    assert out["ld_r_midpoint"] == pytest.approx(1.0) and out["ld_junction_ratio_matched"] < 0.5
     assert out["ld_breaks_per_mb_inside"] == 0 and out["ld_breaks_per_mb_junction"] > 10
 
 

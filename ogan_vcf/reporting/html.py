@@ -573,7 +573,8 @@ def _sampling(metrics: dict, notes: list[str]) -> str:
 
 
 _JUNCTION_COLUMNS = (("ld_r_within", "LD r inside windows"), ("ld_r_junction", "LD r across junctions"),
-                     ("ld_junction_ratio", "ratio"), ("ld_pairs_within", "pairs inside"),
+                     ("ld_junction_ratio", "ratio"), ("ld_r_midpoint", "LD r across window middles"),
+                     ("ld_junction_ratio_matched", "matched ratio"), ("ld_pairs_within", "pairs inside"),
                      ("ld_pairs_junction", "pairs across"), ("ld_breaks_per_mb_inside", "LD breaks/Mb inside"),
                      ("ld_breaks_per_mb_junction", "LD breaks/Mb at junctions"))
 
@@ -593,7 +594,9 @@ def _junctions(metrics: dict) -> str:
             f"generated in {_e(_fmt('', junctions.get('windows')))} windows, which meet at "
             f"{_e(_fmt('', junctions.get('junctions')))} junctions. LD r (Pearson r of pairwise SNP r, real vs "
             "synthetic, pairs within --ld-distance) over pairs inside one window, and over pairs that straddle a "
-            "junction (one SNP each side); ideal: both near 1, ratio near 1. LD breaks per Mb: the LD-break test "
+            "junction (one SNP each side); ideal: both near 1, ratio near 1. Pairs that straddle a junction are "
+            "farther apart on average than pairs inside a window, so the like-for-like control is pairs that "
+            "straddle the middle of each window (matched ratio: junction / middle). LD breaks per Mb: the LD-break test "
             "for common SNPs whose next 5 common SNPs stay in their window, and for those whose next 5 cross a "
             'junction.</p><div class="table-wrap"><table><thead><tr><th>Population</th>'
             f"{head}</tr></thead><tbody>{body}</tbody></table></div></section>")

@@ -221,7 +221,10 @@ def junction_ld(real: np.ndarray, synthetic: np.ndarray, position: np.ndarray, r
     (``ld_r``) over SNP pairs at most ``max_distance`` bp apart, both SNPs in one window, or one in
     window k and one in window k + 1 (each set a uniform sample of ``max_pairs`` past that many);
     ``ld_pairs_within``, ``ld_pairs_junction`` (the pairs used); ``ld_junction_ratio``
-    (junction / within, None unless within > 0); and ``ld_breaks_per_mb_inside`` /
+    (junction / within, None unless within > 0); ``ld_r_midpoint`` / ``ld_pairs_midpoint``, the
+    like-for-like control: pairs that straddle the middle of each window's stretch (one SNP each side,
+    at most ``max_distance`` apart), spread in distance as junction pairs are, where pairs inside a
+    window are closer on average; ``ld_junction_ratio_matched`` (junction / midpoint); and ``ld_breaks_per_mb_inside`` /
     ``ld_breaks_per_mb_junction``: the common SNPs that ``ld_break_flags`` finds broken, among those
     whose next ``next_snps`` common SNPs lie in their own window / in the next window, per Mb, each tested
     SNP counting for the median spacing of common SNPs (so gaps in the SNPs or between sampled pieces
@@ -245,6 +248,10 @@ def junction_ld(real: np.ndarray, synthetic: np.ndarray, position: np.ndarray, r
                                        max_pairs, rng),
              "junction": pairs_in_ranges(np.where(at_junction, seg_start[nxt], 0),
                                          np.where(at_junction, np.minimum(seg_stop[nxt], reach), 0), max_pairs, rng)}
+    middle = (seg_start + seg_stop) // 2  # the like-for-like control: pairs straddling a point inside a window
+    left = inside & (np.arange(len(seg)) < middle[seg])
+    pairs["midpoint"] = pairs_in_ranges(np.where(left, middle[seg], 0),
+                                        np.where(left, np.minimum(seg_stop[seg], reach), 0), max_pairs, rng)
     out = {}
     for name, (i, j) in pairs.items():
         r_real, r_synth = run_pair_r(real, i, j, rid), run_pair_r(synthetic, i, j, rid)
@@ -252,6 +259,9 @@ def junction_ld(real: np.ndarray, synthetic: np.ndarray, position: np.ndarray, r
     within, junction = out["ld_r_within"], out["ld_r_junction"]
     out["ld_junction_ratio"] = junction / within if within is not None and junction is not None and within > 0 \
         else None
+    midpoint = out["ld_r_midpoint"]
+    out["ld_junction_ratio_matched"] = junction / midpoint \
+        if midpoint is not None and junction is not None and midpoint > 0 else None
     out["ld_breaks_per_mb_inside"] = out["ld_breaks_per_mb_junction"] = None
     flags = ld_break_flags(real, synthetic, rid, next_snps=next_snps)
     if flags is not None:
