@@ -6,7 +6,6 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 
-
 from .cohort import CohortFile, count_missing_calls, count_unphased_calls, provenance_record, write_cohort
 from .errors import InputError
 from .io import Region, open_source, write_output
