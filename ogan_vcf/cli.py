@@ -220,7 +220,7 @@ StepsOpt = Annotated[Optional[int], typer.Option("--steps-per-epoch", help="At m
 WindowSnpsOpt = Annotated[Optional[int], typer.Option("--window-snps", help="Cohorts of more than 1.5x this many "
                                                       "SNPs are cut into windows of about this many SNPs (see "
                                                       "--cut; never across contigs), one model each, trained in "
-                                                      "parallel \\[default: 8000].")]
+                                                      "parallel \\[default: 6000].")]
 OverlapOpt = Annotated[Optional[int], typer.Option("--overlap-snps", help="SNPs each window reaches past its core "
                                                    "on either side, where neighbours are stitched \\[default: 250].")]
 CutOpt = Annotated[Optional[str], typer.Option("--cut", help="Where windows are cut: even (equal SNP counts), ld "

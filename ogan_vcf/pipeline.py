@@ -148,6 +148,9 @@ class _Runner:
         start = time.perf_counter()
         written = work(resume) or outputs
         seconds = time.perf_counter() - start
+        from .parallel import release_memory
+
+        release_memory()  # the next step starts from a small process (e.g. train beside its Dask workers)
         self.manifest.mark(name, digest, params, finished=True, outputs=written, seconds=seconds)
         self.results.append(StepResult(name, True, seconds, [str(p) for p in written]))
         return digest

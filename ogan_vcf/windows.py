@@ -29,7 +29,7 @@ import numpy as np
 from .errors import InputError
 from .hybridizer.blocks import band_r2, contig_bounds, standardized_dosages
 
-DEFAULT_WINDOW_SNPS = 8000
+DEFAULT_WINDOW_SNPS = 6000  # two cpu-preset workers training one window each peak near 5 GiB in all
 DEFAULT_OVERLAP_SNPS = 250
 LD_SPAN = 20  # SNPs each side of a candidate cut whose r^2 across it counts
 CUTS = ("even", "ld", "map")

@@ -62,8 +62,12 @@ def has_checkpoint(model_dir: str | os.PathLike, which: str) -> bool:
     return all(p.is_file() for p in checkpoint_files(model_dir, which))
 
 
-def build_gan(config: dict, preset: Preset):
-    """Generator, critic and the compiled ConditionalGAN for a model config."""
+def build_gan(config: dict, preset: Preset, *, training: bool = True):
+    """Generator, critic and the compiled ConditionalGAN for a model config.
+
+    ``training`` False leaves the optimizers' slot variables unbuilt (generation never reads them, and
+    Adam's slots are three copies of the generator: most of its memory).
+    """
     from .gan import ConditionalGAN, make_optimizers
     from .networks import build_critic, build_generator
 
@@ -74,8 +78,9 @@ def build_gan(config: dict, preset: Preset):
     gan = ConditionalGAN(generator, critic, preset, n_classes=k, seed=config["seed"])
     d_opt, g_opt = make_optimizers(preset)
     gan.compile(d_opt, g_opt, jit_compile=config.get("jit_compile", False))
-    gan.d_optimizer.build(critic.trainable_weights)  # so that their variables exist to save and load
-    gan.g_optimizer.build(generator.trainable_weights)
+    if training:
+        gan.d_optimizer.build(critic.trainable_weights)  # so that their variables exist to save and load
+        gan.g_optimizer.build(generator.trainable_weights)
     return gan
 
 
