@@ -149,8 +149,8 @@ class Engine:
             return
         from distributed import as_completed
 
-        futures = {self.client.submit(run_and_release, fn, *args, key=f"ogan-{key}-{time.time_ns()}", pure=False, retries=retries,
-                                      resources=resources): key for key, args in items}
+        futures = {self.client.submit(run_and_release, fn, *args, key=f"ogan-{key}-{time.time_ns()}", pure=False,
+                                      retries=retries, resources=resources): key for key, args in items}
         try:
             for future in as_completed(futures):
                 key = futures[future]

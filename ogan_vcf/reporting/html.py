@@ -596,7 +596,8 @@ def _junctions(metrics: dict) -> str:
             "synthetic, pairs within --ld-distance) over pairs inside one window, and over pairs that straddle a "
             "junction (one SNP each side); ideal: both near 1, ratio near 1. Pairs that straddle a junction are "
             "farther apart on average than pairs inside a window, so the like-for-like control is pairs that "
-            "straddle the middle of each window (matched ratio: junction / middle). LD breaks per Mb: the LD-break test "
+            "straddle the middle of each window (matched ratio: junction / middle). LD breaks per Mb: the "
+            "LD-break test "
             "for common SNPs whose next 5 common SNPs stay in their window, and for those whose next 5 cross a "
             'junction.</p><div class="table-wrap"><table><thead><tr><th>Population</th>'
             f"{head}</tr></thead><tbody>{body}</tbody></table></div></section>")

@@ -224,7 +224,8 @@ def junction_ld(real: np.ndarray, synthetic: np.ndarray, position: np.ndarray, r
     (junction / within, None unless within > 0); ``ld_r_midpoint`` / ``ld_pairs_midpoint``, the
     like-for-like control: pairs that straddle the middle of each window's stretch (one SNP each side,
     at most ``max_distance`` apart), spread in distance as junction pairs are, where pairs inside a
-    window are closer on average; ``ld_junction_ratio_matched`` (junction / midpoint); and ``ld_breaks_per_mb_inside`` /
+    window are closer on average; ``ld_junction_ratio_matched`` (junction / midpoint); and
+    ``ld_breaks_per_mb_inside`` /
     ``ld_breaks_per_mb_junction``: the common SNPs that ``ld_break_flags`` finds broken, among those
     whose next ``next_snps`` common SNPs lie in their own window / in the next window, per Mb, each tested
     SNP counting for the median spacing of common SNPs (so gaps in the SNPs or between sampled pieces
