@@ -23,12 +23,18 @@ class BiasResult:
 
 @dataclass
 class BiasSplit:
-    """What ``bias_file`` wrote: per-population counts, the seed, and the two sizes."""
+    """What ``bias_file`` wrote: per-population counts and the seed."""
 
     table: dict[str, tuple[int, int]]  # population -> (before, kept)
     seed: int
-    n_train: int
-    n_heldout: int
+
+    @property
+    def n_train(self) -> int:
+        return sum(kept for _, kept in self.table.values())
+
+    @property
+    def n_heldout(self) -> int:
+        return sum(before - kept for before, kept in self.table.values())
 
 
 def parse_keep(text: str) -> dict[str, float]:
@@ -123,4 +129,4 @@ def bias_file(input, output, *, keep: str, panel=None, label_column=None, heldou
                                       (heldout, "heldout", np.flatnonzero(~kept))):
                 paths += write_output(path, SampleSubset(source, index), show_progress=show_progress, provenance=[
                     *source.provenance, provenance_record("bias", {**params, "part": part}, seed=seed)])
-    return BiasSplit(table, seed, int(kept.sum()), int((~kept).sum())), paths
+    return BiasSplit(table, seed), paths

@@ -207,6 +207,11 @@ def pairs_in_ranges(lo: np.ndarray, hi: np.ndarray, max_pairs: int, rng: np.rand
     return i, lo[i] + (rng.random(max_pairs) * count[i]).astype(np.int64)
 
 
+def _ratio(a: float | None, b: float | None) -> float | None:
+    """a / b, None unless both are known and b > 0."""
+    return a / b if a is not None and b is not None and b > 0 else None
+
+
 def junction_ld(real: np.ndarray, synthetic: np.ndarray, position: np.ndarray, run: np.ndarray,
                 window: np.ndarray, *, max_distance: int, max_pairs: int, rng: np.random.Generator,
                 next_snps: int = 5) -> dict:
@@ -258,11 +263,8 @@ def junction_ld(real: np.ndarray, synthetic: np.ndarray, position: np.ndarray, r
         r_real, r_synth = run_pair_r(real, i, j, rid), run_pair_r(synthetic, i, j, rid)
         out[f"ld_r_{name}"], out[f"ld_pairs_{name}"] = pearson(r_real, r_synth), len(i)
     within, junction = out["ld_r_within"], out["ld_r_junction"]
-    out["ld_junction_ratio"] = junction / within if within is not None and junction is not None and within > 0 \
-        else None
-    midpoint = out["ld_r_midpoint"]
-    out["ld_junction_ratio_matched"] = junction / midpoint \
-        if midpoint is not None and junction is not None and midpoint > 0 else None
+    out["ld_junction_ratio"] = _ratio(junction, within)
+    out["ld_junction_ratio_matched"] = _ratio(junction, out["ld_r_midpoint"])
     out["ld_breaks_per_mb_inside"] = out["ld_breaks_per_mb_junction"] = None
     flags = ld_break_flags(real, synthetic, rid, next_snps=next_snps)
     if flags is not None:
