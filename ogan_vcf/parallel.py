@@ -36,13 +36,6 @@ def thread_environment(threads: int) -> dict[str, str]:
             "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
-# Set in each local worker before it starts (Dask's pre-spawn environment; glibc reads it only then).
-# TensorFlow's threads and Dask's task thread each get a malloc arena; memory freed in one is not
-# reused by another, and a worker training window after window grew from 2.5 to 3.6 GiB by its
-# third window (200k-SNP study). Two arenas kept it at 2.8 GiB over ten windows at the same speed.
-MEMORY_ENVIRONMENT = {"MALLOC_ARENA_MAX": "2"}
-
-
 def limit_threads(threads: int | None) -> None:
     """In a task: cap this process's TensorFlow and numba threads (no-op once TF has started)."""
     if not threads:
@@ -125,13 +118,9 @@ class Engine:
             if any(w.get("resources", {}).get("GPU") for w in workers):
                 self.task_resources = {"GPU": 1}  # one window per GPU at a time
             return self
-        import dask
-
-        spawn = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **MEMORY_ENVIRONMENT}
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": spawn}):
-            self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None, silence_logs=logging.ERROR,
-                                        env=thread_environment(self.threads))
+        self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                    dashboard_address=None, silence_logs=logging.ERROR,
+                                    env=thread_environment(self.threads))
         self.client = Client(self.cluster)
         return self
 

@@ -198,21 +198,6 @@ def test_two_worker_local_cluster_trains_and_generates(chromosome, tmp_path):
     assert read_cohort(tmp_path / "syn.vcf.gz", panel=tmp_path / "syn.panel").n_variants == 400
 
 
-def test_local_workers_start_with_bounded_malloc_arenas():
-    """MALLOC_ARENA_MAX must be in a worker's environment from exec (glibc reads it only at start):
-    /proc/self/environ is the environment the process was started with, not os.environ."""
-    pytest.importorskip("distributed")
-    from ogan_vcf.parallel import MEMORY_ENVIRONMENT, Engine
-
-    if not Path("/proc/self/environ").exists():
-        pytest.skip("needs Linux /proc")
-    with Engine(2, None, False) as engine:
-        started = dict(engine.run(Path.read_bytes, [(str(k), (Path("/proc/self/environ"),)) for k in range(2)]))
-    for environ in started.values():
-        for name, value in MEMORY_ENVIRONMENT.items():
-            assert f"{name}={value}".encode() in environ.split(b"\0")
-
-
 def test_a_killed_run_resumes_without_redoing_finished_windows(chromosome, tmp_path):
     pytest.importorskip("tensorflow")
     _, vcf, panel = chromosome
