@@ -163,7 +163,7 @@ def train_windowed(cohort_path: Path, model_dir: Path, windows: list[Window], *,
                               digest, engine.threads)))
     with progress_bar(f"training {options['model']}: windows", len(windows), show=show_progress) as bar:
         bar.advance(result.skipped)
-        for key, record in engine.run(train_window, todo, resources=engine.task_resources,
+        for key, record in engine.run(train_window, todo, resources=engine.task_resources, fresh_process=True,
                                       on_done=lambda *_: bar.advance()):
             if record.get("skipped"):
                 result.skipped += 1
