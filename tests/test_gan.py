@@ -345,3 +345,18 @@ def test_haplotype_templates_gather_equals_the_product_for_one_hot_choices():
     product = np.asarray(layer(choice, training=True))
     assert gathered.shape == (6, 12, 4)
     np.testing.assert_allclose(gathered, product, rtol=1e-6, atol=1e-6)
+
+
+def test_generation_traces_its_generator_once_for_every_batch_size():
+    """Tracing the cpu preset's generator takes seconds per window: one trace serves every batch size."""
+    from ogan_vcf.model.networks import _inference_function, build_generator, run_generator
+    from ogan_vcf.model.presets import PRESETS
+
+    preset = PRESETS["tiny"]
+    generator = build_generator(preset, 30, 2, 4, starts=[0, 10, 20, 30], seed=1)
+    rng = np.random.default_rng(0)
+    for n in (5, 7, 3):  # batches of 2: sizes 2 and 1
+        noise = rng.normal(size=(n, preset.noise_dim)).astype("float32")
+        logits = run_generator(generator, noise, np.zeros(n, dtype=np.int32), 30, batch=2)
+        assert logits.shape == (n, 30, 4) and np.isfinite(logits).all()
+    assert _inference_function(generator).experimental_get_tracing_count() == 1

@@ -240,12 +240,16 @@ def run_generator(generator, noise: np.ndarray, labels: np.ndarray, n_snps: int,
 
 
 def _inference_function(generator):
-    """``generator(noise, label, training=False)`` as a tf.function, kept on the model (one trace per batch shape)."""
+    """``generator(noise, label, training=False)`` as a tf.function, kept on the model: traced once, for
+    any batch size (a trace of the cpu preset's generator takes seconds: one per window, not two)."""
     infer = getattr(generator, "_ogan_inference", None)
     if infer is None:
         import tensorflow as tf
 
-        infer = tf.function(lambda noise, label: generator([noise, label], training=False), reduce_retracing=True)
+        noise_dim = generator.inputs[0].shape[-1]
+        infer = tf.function(lambda noise, label: generator([noise, label], training=False),
+                            input_signature=[tf.TensorSpec((None, noise_dim), tf.float32),
+                                             tf.TensorSpec((None,), tf.int32)])
         generator._ogan_inference = infer
     return infer
 
