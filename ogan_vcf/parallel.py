@@ -91,7 +91,8 @@ def _call_pickled(call: bytes):
 class FreshProcessExecutor(concurrent.futures.Executor):
     """A ``concurrent.futures`` executor that runs every call in a new spawned process of its own.
 
-    Each call gets a one-process ``ProcessPoolExecutor`` that is shut down when the call ends, so a
+    Each call gets a one-process ``ProcessPoolExecutor``; the call's future resolves only once that
+    process has exited, so the worker's next task never overlaps the memory of the one before. A
     crashed call (killed for memory, say) breaks only its own pool: its future raises
     ``BrokenProcessPool`` and Dask retries the task. ``shutdown`` ends the processes still running.
     """
@@ -111,14 +112,23 @@ class FreshProcessExecutor(concurrent.futures.Executor):
                 raise RuntimeError("cannot submit to a FreshProcessExecutor after shutdown")
             pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=self._context)
             self._pools.add(pool)
-        future = pool.submit(_call_pickled, call)
-        future.add_done_callback(lambda _: self._retire(pool))
-        return future
+        outer = concurrent.futures.Future()
+        outer.set_running_or_notify_cancel()
+        inner = pool.submit(_call_pickled, call)
+        # not in the pool's own thread: shutdown(wait=True) joins that thread
+        inner.add_done_callback(lambda _: threading.Thread(target=self._finish, args=(inner, pool, outer),
+                                                           daemon=True).start())
+        return outer
 
-    def _retire(self, pool) -> None:
+    def _finish(self, inner, pool, outer) -> None:
+        pool.shutdown(wait=True)  # the process has exited: its memory is back
         with self._lock:
             self._pools.discard(pool)
-        pool.shutdown(wait=False)
+        error = inner.exception()
+        if error is not None:
+            outer.set_exception(error)
+        else:
+            outer.set_result(inner.result())
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:

@@ -41,3 +41,16 @@ def test_fresh_process_executor_runs_and_closes():
 def test_synchronous_engine_ignores_fresh_process():
     with Engine(synchronous=True) as engine:
         assert dict(engine.run(os.getpid, [("a", ())], fresh_process=True)) == {"a": os.getpid()}
+
+
+def test_a_fresh_process_has_exited_when_its_result_arrives():
+    import psutil
+
+    executor = FreshProcessExecutor()
+    try:
+        pid = executor.submit(os.getpid).result(timeout=60)
+        assert pid != os.getpid() and not psutil.pid_exists(pid)
+        with pytest.raises(ZeroDivisionError):
+            executor.submit(divmod, 1, 0).result(timeout=60)
+    finally:
+        executor.shutdown()
