@@ -273,7 +273,7 @@ def test_haplotype_generator_starts_as_a_mosaic_of_its_populations_haplotypes(si
     from ogan_vcf.hybridizer.blocks import BlockSpec, ld_blocks
     from ogan_vcf.model.presets import make_preset
     from ogan_vcf.model.store import build_gan
-    from ogan_vcf.training import init_haplotypes
+    from ogan_vcf.training import init_haplotypes, template_owners
 
     preset = make_preset("tiny", "offspring", templates=30)
     names = ["AFR", "EUR", "EAS"]
@@ -296,7 +296,7 @@ def test_haplotype_generator_starts_as_a_mosaic_of_its_populations_haplotypes(si
             for a, b in zip(starts[:-1], starts[1:]):
                 assert (own[a:b] == made[a:b, 7 * j, h][:, None]).all(axis=0).any()
     picked = choice.argmax(axis=-1)  # (n, 2, blocks)
-    owner = np.arange(preset.templates) % 3  # per-population codebook shares
+    owner = template_owners(preset.templates, np.bincount(labels, minlength=3), preset.codebook)
     assert (owner[picked] == want[:, None, None]).all()  # a label copies its own codebook only
     middle = (sim_cohort.variant_position[starts[:-1]] + sim_cohort.variant_position[starts[1:] - 1]) / 2
     expected_stay = np.exp(-generations * np.diff(middle) / 1e8)
@@ -309,7 +309,7 @@ def test_haplotype_codebook_takes_real_haplotypes_before_offspring(sim_cohort):
     from ogan_vcf.hybridizer.blocks import BlockSpec, ld_blocks
     from ogan_vcf.model.presets import make_preset
     from ogan_vcf.model.store import build_gan
-    from ogan_vcf.training import init_haplotypes, training_cohort
+    from ogan_vcf.training import init_haplotypes, template_owners, training_cohort
 
     data = training_cohort(sim_cohort.take_samples(np.arange(0, 20, 3).tolist() + list(range(20, 60))), "offspring",
                            BlockSpec(), seed=2)  # AFR: 7 real genomes, balanced up to 20 with offspring
@@ -325,10 +325,44 @@ def test_haplotype_codebook_takes_real_haplotypes_before_offspring(sim_cohort):
     table = np.asarray(gan.generator.get_layer("logits").templates)  # (blocks, K, longest)
     codebook = np.concatenate([table[b, :, :z - a] for b, (a, z) in enumerate(zip(starts[:-1], starts[1:]))],
                               axis=1) > 0  # (K, V) alleles
-    afr = np.arange(preset.templates) % 3 == 0
+    afr = template_owners(preset.templates, np.bincount(labels, minlength=3), preset.codebook) == 0
     real_afr = data.genotypes[:, (labels == 0) & real].transpose(1, 2, 0).reshape(-1, 200).astype(bool)
     from_real = [(real_afr == h).all(axis=1).any() for h in codebook[afr]]
     assert sum(from_real) >= len(np.unique(real_afr, axis=0))  # every distinct real AFR haplotype is in it
+
+
+def test_low_rank_choice_starts_at_zero_learns_and_is_far_smaller():
+    """The factorised choice layer: zero logits before training (prior and stay bonus decide step 0),
+    gradients reach both factors after a step, and its weights are a small part of the dense layer's."""
+    import keras
+    import tensorflow as tf
+
+    from ogan_vcf.model.networks import build_generator
+    from ogan_vcf.model.presets import make_preset
+
+    starts = list(range(0, 401, 20))  # 20 blocks
+    dense, low = (build_generator(make_preset("tiny", "offspring", templates=200, hidden=32, choice_rank=r), 400, 3,
+                                  4, starts=starts, seed=1) for r in (0, 4))  # 0: dense
+    count = lambda g: sum(int(np.prod(w.shape)) for w in g.trainable_weights)  # noqa: E731
+    assert count(low) < count(dense) / 5
+    codes = keras.Model(low.inputs, low.get_layer("choice_keys").output)
+    noise = np.random.default_rng(0).normal(size=(6, 8)).astype("float32")
+    label = np.array([0, 1, 2, 0, 1, 2], dtype=np.int32)
+    assert np.abs(np.asarray(codes([noise, label]))).max() == 0.0
+    rng = np.random.default_rng(1)  # a codebook of random haplotypes: the logits depend on the choices
+    low.get_layer("logits").set_haplotypes(rng.integers(0, 2, size=(50, 400)).astype(np.int8), rng.integers(0, 50, 200))
+    keys = low.get_layer("choice_keys").keys
+    optimizer = keras.optimizers.Adam(1e-2)
+    for _ in range(2):  # the first step moves the codes' layer (keys get no gradient from zero codes), the second the keys
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.nn.log_softmax(low([noise, label], training=True), axis=-1)[:, :, 0])
+        optimizer.apply_gradients(zip(tape.gradient(loss, low.trainable_weights), low.trainable_weights))
+    before = keys.numpy().copy()
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tf.nn.log_softmax(low([noise, label], training=True), axis=-1)[:, :, 0])
+    grads = dict(zip([w.path for w in low.trainable_weights], tape.gradient(loss, low.trainable_weights)))
+    assert np.abs(np.asarray(codes([noise, label]))).max() > 0
+    assert np.abs(grads[keys.path].numpy()).max() > 0 and np.array_equal(before, keys.numpy())
 
 
 def test_haplotype_templates_gather_equals_the_product_for_one_hot_choices():

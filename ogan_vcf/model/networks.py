@@ -109,6 +109,41 @@ class BlockTemplates(layers.Layer):
                 "n_classes": self.n_classes, "length": self.length}
 
 
+class LowRankChoice(layers.Layer):
+    """(batch, heads, blocks, rank) codes -> (batch, heads, blocks, K) choice logits: each block's
+    logits are its code dotted with that block's ``keys`` (blocks, rank, K), one key per template.
+
+    A rank-r factorisation of the dense (hidden -> heads x blocks x K) choice layer: r x (hidden x
+    heads x blocks + blocks x K) weights instead of hidden x heads x blocks x K (at 50 blocks of
+    1,000 templates and r = 16, 1.3M instead of 26M, with their gradients and optimizer slots).
+    """
+
+    def __init__(self, n_templates: int, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.n_templates, self.seed = n_templates, seed
+
+    def build(self, input_shape):
+        blocks, rank = input_shape[2], input_shape[3]
+        self.keys = self.add_weight(shape=(blocks, rank, self.n_templates), name="keys",
+                                    initializer=keras.initializers.RandomNormal(stddev=rank ** -0.5, seed=self.seed))
+
+    def call(self, codes):
+        return ops.einsum("bhnr,nrk->bhnk", codes, ops.cast(self.keys, codes.dtype))
+
+    def get_config(self):
+        return {**super().get_config(), "n_templates": self.n_templates, "seed": self.seed}
+
+
+def _choice_logits(x, heads: int, blocks: int, preset: Preset, seed: int | None):
+    """(batch, hidden) -> (batch, heads, blocks, K) template-choice logits, zero at the start (the prior
+    and stay bonus alone decide step 0): one dense layer, or its rank-``choice_rank`` factorisation."""
+    k, rank = preset.templates, preset.choice_rank
+    if not rank:
+        return layers.Reshape((heads, blocks, k))(layers.Dense(heads * blocks * k, kernel_initializer="zeros")(x))
+    codes = layers.Reshape((heads, blocks, rank))(layers.Dense(heads * blocks * rank, kernel_initializer="zeros")(x))
+    return LowRankChoice(k, seed, name="choice_keys")(codes)
+
+
 class MarkovChoice(layers.Layer):
     """(batch, 2, blocks, K) choice logits -> straight-through one-hot choices, block by block.
 
@@ -194,8 +229,7 @@ def build_generator(preset: Preset, n_snps: int, n_labels: int, n_classes: int, 
         blocks = len(starts) - 1
         embedded = layers.Flatten()(layers.Embedding(n_labels, preset.label_dim)(label))
         x = layers.LeakyReLU(0.2)(layers.Dense(preset.hidden)(layers.Concatenate()([noise, embedded])))
-        x = layers.Reshape((2, blocks, preset.templates))(
-            layers.Dense(2 * blocks * preset.templates, kernel_initializer="zeros")(x))
+        x = _choice_logits(x, 2, blocks, preset, seed)
         prior = layers.Embedding(n_labels, blocks * preset.templates, name="template_prior")(label)
         prior = layers.Reshape((1, blocks, preset.templates))(prior)  # both haplotypes share it
         choice = MarkovChoice(blocks, preset.templates, preset.temperature, seed, name="template_choice")(
@@ -206,9 +240,10 @@ def build_generator(preset: Preset, n_snps: int, n_labels: int, n_classes: int, 
         blocks = len(starts) - 1
         embedded = layers.Flatten()(layers.Embedding(n_labels, preset.label_dim)(label))
         x = layers.LeakyReLU(0.2)(layers.Dense(preset.hidden)(layers.Concatenate()([noise, embedded])))
-        x = layers.Dense(blocks * preset.templates, kernel_initializer="zeros")(x)
-        prior = layers.Flatten()(layers.Embedding(n_labels, blocks * preset.templates, name="template_prior")(label))
-        choice_logits = layers.Reshape((blocks, preset.templates))(layers.Add()([x, prior]))
+        x = layers.Reshape((blocks, preset.templates))(_choice_logits(x, 1, blocks, preset, seed))
+        prior = layers.Reshape((blocks, preset.templates))(
+            layers.Embedding(n_labels, blocks * preset.templates, name="template_prior")(label))
+        choice_logits = layers.Add()([x, prior])
         choice = GumbelChoice(preset.temperature, seed, name="template_choice")(choice_logits)
         logits = BlockTemplates(starts, preset.templates, n_classes, length, name="logits")(choice)
         return keras.Model([noise, label], logits, name="generator")
