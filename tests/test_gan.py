@@ -345,24 +345,21 @@ def test_low_rank_choice_starts_at_zero_learns_and_is_far_smaller():
                                   4, starts=starts, seed=1) for r in (0, 4))  # 0: dense
     count = lambda g: sum(int(np.prod(w.shape)) for w in g.trainable_weights)  # noqa: E731
     assert count(low) < count(dense) / 5
-    codes = keras.Model(low.inputs, low.get_layer("choice_keys").output)
+    choice_logits = keras.Model(low.inputs, low.get_layer("choice_keys").output)
     noise = np.random.default_rng(0).normal(size=(6, 8)).astype("float32")
     label = np.array([0, 1, 2, 0, 1, 2], dtype=np.int32)
-    assert np.abs(np.asarray(codes([noise, label]))).max() == 0.0
+    assert np.abs(np.asarray(choice_logits([noise, label]))).max() == 0.0
     rng = np.random.default_rng(1)  # a codebook of random haplotypes: the logits depend on the choices
     low.get_layer("logits").set_haplotypes(rng.integers(0, 2, size=(50, 400)).astype(np.int8), rng.integers(0, 50, 200))
     keys = low.get_layer("choice_keys").keys
+    initial_keys = keys.numpy().copy()
     optimizer = keras.optimizers.Adam(1e-2)
     for _ in range(2):  # the first step moves the codes' layer (keys get no gradient from zero codes), the second the keys
         with tf.GradientTape() as tape:
             loss = tf.reduce_sum(tf.nn.log_softmax(low([noise, label], training=True), axis=-1)[:, :, 0])
         optimizer.apply_gradients(zip(tape.gradient(loss, low.trainable_weights), low.trainable_weights))
-    before = keys.numpy().copy()
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(tf.nn.log_softmax(low([noise, label], training=True), axis=-1)[:, :, 0])
-    grads = dict(zip([w.path for w in low.trainable_weights], tape.gradient(loss, low.trainable_weights)))
-    assert np.abs(np.asarray(codes([noise, label]))).max() > 0
-    assert np.abs(grads[keys.path].numpy()).max() > 0 and np.array_equal(before, keys.numpy())
+    assert np.abs(np.asarray(choice_logits([noise, label]))).max() > 0
+    assert not np.array_equal(initial_keys, keys.numpy())
 
 
 def test_haplotype_templates_gather_equals_the_product_for_one_hot_choices():
