@@ -235,6 +235,12 @@ SynchronousOpt = Annotated[bool, typer.Option("--synchronous", help="Run every w
                                               "after another (debugging).")]
 
 
+def _switch_rates(text: str | None):
+    from .hybridizer.mosaic import parse_generations
+
+    return parse_generations(text)
+
+
 def _split(values: list[str] | None) -> list[str] | None:
     return [v.strip() for value in values for v in value.split(",") if v.strip()] if values else None
 
@@ -258,10 +264,16 @@ def hybridize(
                                       "haplotype: one haplotype from each of two members (needs phased); "
                                       "mosaic: each haplotype copies members' haplotypes and switches at its "
                                       "own points along --map (needs phased; no shared blocks).")] = "genotype",
-    generations: Annotated[Optional[float], typer.Option("--generations", help="Mosaic unit: switches per "
-                                                         "Morgan (default 1000; fewer: longer copied segments, "
-                                                         "better imputation, more to recognise a member by).")
+    generations: Annotated[Optional[str], typer.Option("--generations", help="Mosaic unit: switches per "
+                                                       "Morgan (default 1000; fewer: longer copied segments, "
+                                                       "better imputation, more to recognise a member by): a "
+                                                       "number, POP=N,... per population, or 'auto': each "
+                                                       "population's rate chosen to --membership-budget.")
                            ] = None,
+    membership_budget: Annotated[Optional[float], typer.Option("--membership-budget", help="With --generations "
+                                                               "auto: the within-population membership AUC each "
+                                                               "population's rate may reach, measured on its own "
+                                                               "members \[default: 0.62].")] = None,
     block_size: Annotated[Optional[int], typer.Option("--block-size", help="Fixed blocks of N SNPs (the "
                                                       "paper: 1000) instead of LD-aware blocks.")] = None,
     min_block: Annotated[int, typer.Option("--min-block", help="LD-aware blocks: fewest SNPs.")] = 50,
@@ -287,19 +299,29 @@ def hybridize(
                      genetic_map=str(genetic_map) if genetic_map else None, cm=cm)
     result, paths = hybridize_file(input, output, panel=panel, label_column=label_column, region=region,
                                    factor=factor, populations=_split(pop), balance=balance, mode=mode,
-                                   unit=unit, blocks=spec, seed=seed, generations=generations,
+                                   unit=unit, blocks=spec, seed=seed, generations=_switch_rates(generations),
+                                   budget=membership_budget,
                                    show_progress=progress)
-    how = f"{result.generations:g} switches per Morgan" if unit == "mosaic" else f"blocks {spec.describe()}"
+    rates = result.generations
+    how = (f"{rates:g} switches per Morgan" if isinstance(rates, float) else "switches per Morgan per population"
+           ) if unit == "mosaic" else f"blocks {spec.describe()}"
     table = Table(title=f"hybridize: {output}  (mode {mode}, unit {unit}, {how}, seed {result.seed})",
                   title_justify="left", title_style="bold")
-    for column in ("population", "in", "out", "real kept", "blocks", "block SNPs", "redraws"):
+    calibrated = any(p.calibration for p in result.populations)
+    columns = ["population", "in", "out", "real kept", "blocks", "block SNPs", "redraws"]
+    columns += ["switches/M"] * (unit == "mosaic") + ["internal AUC"] * calibrated
+    for column in columns:
         table.add_column(column, justify="left" if column == "population" else "right")
     for p in result.populations:
         sizes = p.block_sizes
         blocks = (str(len(sizes)), f"{sizes.min()}-{sizes.max()}") if len(sizes) else ("-", "passed through")
         if p.segment_snps is not None:
             blocks = ("per haplotype", f"~{p.segment_snps:.0f} per segment")
-        table.add_row(p.population, str(p.n_in), str(p.n_out), str(p.n_real), *blocks, str(p.redraws))
+        extra = [f"{p.generations:g}" if p.generations else "-"] * (unit == "mosaic")
+        if calibrated:
+            measured = (p.calibration or {}).get("auc", {})
+            extra.append(f"{measured[f'{p.generations:g}']:.3f}" if f"{p.generations:g}" in measured else "-")
+        table.add_row(p.population, str(p.n_in), str(p.n_out), str(p.n_real), *blocks, str(p.redraws), *extra)
     console.print(table)
     console.print("files: " + ", ".join(paths), highlight=False)
     _print_notes(result.notes)

@@ -21,6 +21,7 @@ from ..cohort import Cohort, Samples, phase_state
 from ..errors import InputError
 from .blocks import BlockSpec, contig_bounds, make_blocks, read_genetic_map
 from .kernels import column_hashes, cross_haplotype_blocks, gather_blocks
+from .calibrate import DEFAULT_BUDGET, calibrate_generations, check_budget
 from .mosaic import check_generations, genetic_positions, mosaic_genomes
 
 MODES = ("offspring", "ppo")
@@ -40,6 +41,8 @@ class PopulationResult:
     blocks: np.ndarray | None  # int64 (B+1,) block starts; None when passed through or mosaic
     redraws: int = 0
     segment_snps: float | None = None  # mosaic unit: mean SNPs per copied segment
+    generations: float | None = None  # mosaic unit: this population's switches per Morgan
+    calibration: dict | None = None  # generations "auto": what ``calibrate.calibrate_generations`` measured
 
     @property
     def block_sizes(self) -> np.ndarray:
@@ -54,7 +57,8 @@ class HybridResult:
     populations: list[PopulationResult]
     seed: int
     notes: list[str] = field(default_factory=list)  # e.g. SNPs beyond the genetic map's ends
-    generations: float | None = None  # the mosaic unit's switches per Morgan
+    generations: float | dict | None = None  # the mosaic unit's switches per Morgan (population -> rate
+    # when they differ)
 
 
 def _check_options(mode: str, unit: str) -> None:
@@ -232,7 +236,7 @@ def _check_phase(cohort: Cohort, members: np.ndarray, pop: str, unit: str) -> No
 def hybridize(data, *, factor: int | None = None, blocks: BlockSpec | int | np.ndarray | None = None,
               mode: str = "offspring", unit: str = "genotype", seed: int | None = None,
               populations: list[str] | None = None, balance: bool = False, sizes: dict[str, int] | None = None,
-              generations: float | None = None):
+              generations: float | dict | str | None = None, budget: float | None = None):
     """Hybridize a Cohort (returns a HybridResult) or one population's int8 (V, n, 2) array.
 
     Cohort: ``populations`` (default all) each become factor*n genomes and the output
@@ -244,12 +248,22 @@ def hybridize(data, *, factor: int | None = None, blocks: BlockSpec | int | np.n
     Array: the genomes of one population -> factor*n genomes (an array).
     The mosaic unit switches ``generations`` times per Morgan (default ``DEFAULT_GENERATIONS``)
     along ``blocks.genetic_map`` (else 1 cM per Mb; an array counts as one contig at 1 cM per Mb
-    of variant index, i.e. as if SNPs were 1 kb apart).
+    of variant index, i.e. as if SNPs were 1 kb apart). On a Cohort, ``generations`` may also be a
+    dict (population -> rate; populations left out get the default) or "auto": each population's
+    rate is chosen to a membership ``budget`` (default ``calibrate.DEFAULT_BUDGET``) by the audit
+    inside its members that ``calibrate.calibrate_generations`` runs, for as many offspring as it gets.
     """
     _check_options(mode, unit)
     if generations is not None and unit != "mosaic":
         raise InputError("generations set the mosaic unit's switch rate; use them with unit mosaic")
-    generations = check_generations(DEFAULT_GENERATIONS if generations is None else generations)
+    if budget is not None and generations != "auto":
+        raise InputError("a membership budget chooses the switch rates of generations 'auto'; use them together")
+    if isinstance(data, np.ndarray) or not (generations == "auto" or isinstance(generations, dict)):
+        generations = check_generations(DEFAULT_GENERATIONS if generations is None else generations)
+    elif isinstance(generations, dict):
+        generations = {str(p): check_generations(g) for p, g in generations.items()}
+    else:
+        budget = check_budget(DEFAULT_BUDGET if budget is None else budget)
     seed = secrets.randbits(63) if seed is None else int(seed)
     spec = blocks if isinstance(blocks, BlockSpec) else BlockSpec(size=blocks) if isinstance(blocks, int) else None
     if isinstance(data, np.ndarray):
@@ -266,11 +280,12 @@ def hybridize(data, *, factor: int | None = None, blocks: BlockSpec | int | np.n
         return hybridize_members(genotypes, starts, n_out=factor * genotypes.shape[1], mode=mode, unit=unit,
                                  rng=rng)[0]
     return _hybridize_cohort(data, factor=factor, spec=spec or BlockSpec(), mode=mode, unit=unit, seed=seed,
-                             populations=populations, balance=balance, sizes=sizes, generations=generations)
+                             populations=populations, balance=balance, sizes=sizes, generations=generations,
+                             budget=budget)
 
 
 def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, seed, populations, balance, sizes,
-                      generations):
+                      generations, budget):
     counts = cohort.samples.population_counts()
     if sizes is not None:
         targets = {p: _check_size(p, n, counts) for p, n in sizes.items()}
@@ -283,6 +298,10 @@ def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, se
         if unknown:
             raise InputError(f"unknown population {unknown[0]!r}; the cohort has {', '.join(counts)}")
         targets = {p: factor * counts[p] for p in chosen}
+    if isinstance(generations, dict):
+        unknown = [p for p in generations if p not in counts]
+        if unknown:
+            raise InputError(f"switch rate for unknown population {unknown[0]!r}; the cohort has {', '.join(counts)}")
     for pop, n_out in targets.items():
         if not (n_out == counts[pop] and balance and mode == "offspring"):
             _check_phase(cohort, np.flatnonzero(cohort.samples.populations == pop), pop, unit)
@@ -300,15 +319,24 @@ def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, se
             results.append(PopulationResult(pop, len(members), n_out, n_out, None))
             continue
         if unit == "mosaic":
+            calibration = None
+            if generations == "auto":
+                n_new = n_out - (min(len(members), n_out) if mode == "offspring" else 0)
+                calibration = calibrate_generations(genotypes, position_cm, cohort.variant_contig, budget=budget,
+                                                    per_member=n_new / len(members), seed=seed)
+                rate = calibration.generations or DEFAULT_GENERATIONS
+            else:
+                rate = generations.get(pop, DEFAULT_GENERATIONS) if isinstance(generations, dict) else generations
             out, redraws = mosaic_members(genotypes, position_cm, cohort.variant_contig, n_out=n_out, mode=mode,
-                                          generations=generations, rng=np.random.default_rng(streams[pop]),
+                                          generations=rate, rng=np.random.default_rng(streams[pop]),
                                           label=pop)
             n_real = min(len(members), n_out) if mode == "offspring" else 0
             called = (out[:, n_real:, 0] >= 0) | (out[:, n_real:, 1] >= 0)
             phased = np.concatenate([cohort.phased[:, members[:n_real]], called], axis=1)
             parts.append((members, out, phased, n_real))
-            length = _mean_segment_snps(position_cm, cohort.variant_contig, generations)
-            results.append(PopulationResult(pop, len(members), n_out, n_real, None, redraws, length))
+            length = _mean_segment_snps(position_cm, cohort.variant_contig, rate)
+            results.append(PopulationResult(pop, len(members), n_out, n_real, None, redraws, length, rate,
+                                            calibration.to_dict() if calibration else None))
             continue
         starts = make_blocks(spec, genotypes, cohort.variant_contig, cohort.variant_position,
                              cohort.contig_id, genetic_map, notes=notes)
@@ -318,8 +346,14 @@ def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, se
         n_real = min(len(members), n_out) if mode == "offspring" else 0
         parts.append((members, out, phased, n_real))
         results.append(PopulationResult(pop, len(members), n_out, n_real, starts, swaps))
-    return HybridResult(_assemble(cohort, parts), results, seed, list(dict.fromkeys(notes)),
-                        generations if unit == "mosaic" else None)
+    rates = {p.population: p.generations for p in results if p.generations is not None}
+    if unit != "mosaic":
+        used = None
+    elif generations == "auto" or isinstance(generations, dict):
+        used = rates if len(set(rates.values())) > 1 else next(iter(rates.values()), DEFAULT_GENERATIONS)
+    else:
+        used = generations
+    return HybridResult(_assemble(cohort, parts), results, seed, list(dict.fromkeys(notes)), used)
 
 
 def _mean_segment_snps(position_cm: np.ndarray, variant_contig: np.ndarray, generations: float) -> float:
@@ -376,7 +410,7 @@ def _offspring_names(pop: str, count: int, taken: set) -> list[str]:
 
 def hybridize_file(input, output, *, panel=None, label_column=None, region=None, factor=None,
                    populations=None, balance=False, mode="offspring", unit="genotype",
-                   blocks: BlockSpec | None = None, seed=None, generations=None, show_progress=False):
+                   blocks: BlockSpec | None = None, seed=None, generations=None, budget=None, show_progress=False):
     """Read any input, hybridize, write VCF/BCF/PLINK (+panel) or .h5; (HybridResult, paths)."""
     from ..cohort import provenance_record
     from ..io import Region, read_cohort, write_output
@@ -395,10 +429,12 @@ def hybridize_file(input, output, *, panel=None, label_column=None, region=None,
                          region=Region.parse(region) if region else None, show_progress=show_progress)
     spec = blocks or BlockSpec()
     result = hybridize(cohort, factor=factor, blocks=spec, mode=mode, unit=unit, seed=seed,
-                       populations=populations, balance=balance, generations=generations)
+                       populations=populations, balance=balance, generations=generations, budget=budget)
     record = provenance_record("hybridize", {
         "input": str(input), "populations": populations, "balance": balance, "factor": factor, "mode": mode,
-        "unit": unit, "blocks": spec.describe(), "generations": result.generations, "region": region},
+        "unit": unit, "blocks": spec.describe(), "generations": result.generations, "budget": budget,
+        "calibration": {p.population: p.calibration for p in result.populations if p.calibration},
+        "region": region},
         seed=result.seed)
     paths = write_output(output, result.cohort, provenance=[*cohort.provenance, record], show_progress=show_progress)
     return result, paths

@@ -41,6 +41,21 @@ def check_generations(generations) -> float:
     return value
 
 
+def parse_generations(text: str | None):
+    """'auto' | '1000' | 'EAS=300,SAS=500' -> 'auto', 1000.0 or {'EAS': 300.0, 'SAS': 500.0} (None stays None)."""
+    if text is None or str(text).strip().lower() == "auto":
+        return None if text is None else "auto"
+    if "=" not in str(text):
+        return check_generations(text)
+    rates = {}
+    for item in filter(None, (part.strip() for part in str(text).split(","))):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InputError(f"generations {text!r}: expected a number, 'auto' or POP=N pairs, e.g. EAS=300,AFR=1000")
+        rates[name.strip()] = check_generations(value)
+    return rates
+
+
 def draw_segments(rng: np.random.Generator, position_cm: np.ndarray, variant_contig: np.ndarray, *,
                   n_haplotypes: int, n_sources: int, generations: float):
     """Segments of ``n_haplotypes`` mosaic haplotypes over ``n_sources`` source haplotypes.

@@ -1,0 +1,142 @@
+"""A switch rate per population, chosen to a membership budget by an audit inside the training data.
+
+Fewer mosaic switches per Morgan copy longer segments: better imputation, and members easier to
+recognise (docs/imputation.md, the utility-privacy curve). Where a population sits on that curve
+depends on how much its members differ from one another: an AFR member is recognised at switch
+rates that leave an EAS member hidden. So one rate for all either leaks in AFR or throws away
+imputation elsewhere.
+
+``calibrate_generations`` picks, for one population, the fewest switches per Morgan on a grid whose
+within-population membership AUC stays at or under a budget. The AUC is measured without held-out
+people: the members are cut into folds; each fold in turn stands in for non-members while the
+other members are the sources of a mosaic set as large, per source, as the one that will be
+released (``per_member``). The attack is the report's: distance to the nearest synthetic genome
+(``reporting.audit``). Fold splits and mosaic draws are the same for every rate (common random
+numbers), so the AUC is close to monotone in the rate and a bisection over the grid finds the
+choice in a few evaluations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError
+from .mosaic import mosaic_genomes
+
+GRID = (100.0, 150.0, 200.0, 300.0, 500.0, 700.0, 1000.0, 1500.0, 2000.0, 3000.0)
+DEFAULT_BUDGET = 0.62  # within-population nearest-synthetic membership AUC (issue 12's must: <= 0.62)
+FOLDS = 10  # left-out members per fold: few, so the sources are nearly all members (the AUC falls as they grow)
+REPEATS = 2  # fold splits pooled
+SCORED_PER_OUTSIDER = 4  # sources scored per left-out member (a random subset: distances cost the most)
+MAX_SNPS = 20_000  # distances on at most this many SNPs (an even sample), as the report's privacy sites
+MIN_MEMBERS = 6  # fewer: no folds to learn from, the caller's default rate stands
+
+
+def check_budget(budget) -> float:
+    try:
+        value = float(budget)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0.5 < value < 1.0:
+        raise InputError(f"a membership budget is an AUC above 0.5 and below 1, got {budget}")
+    return value
+
+
+@dataclass
+class Calibration:
+    """What ``calibrate_generations`` chose for one population and the AUCs it measured on the way."""
+
+    generations: float | None  # None: too few members to calibrate
+    budget: float
+    members: int
+    auc: dict[float, float] = field(default_factory=dict)  # switches per Morgan -> internal AUC
+    within_budget: bool = True  # False: even the grid's highest rate leaks more than the budget
+
+    def to_dict(self) -> dict:
+        return {"generations": self.generations, "budget": self.budget, "members": self.members,
+                "within_budget": self.within_budget, "auc": {f"{g:g}": round(a, 4) for g, a in self.auc.items()}}
+
+
+def calibrate_generations(genotypes: np.ndarray, position_cm: np.ndarray, variant_contig: np.ndarray, *,
+                          budget: float = DEFAULT_BUDGET, per_member: float = 1.0, seed: int = 0,
+                          grid: tuple[float, ...] = GRID, folds: int = FOLDS, repeats: int = REPEATS
+                          ) -> Calibration:
+    """The fewest switches per Morgan in ``grid`` whose internal membership AUC is <= ``budget``.
+
+    genotypes : int8 (V, n, 2) phased members of one population (-1 missing is compared as in the report).
+    per_member : synthetic genomes to be released per member (the pipeline releases as many per
+        population as the largest has: largest / n).
+    """
+    n = genotypes.shape[1]
+    if n < MIN_MEMBERS:
+        return Calibration(None, budget, n)
+    keep = _even_sample(genotypes.shape[0], MAX_SNPS)
+    genotypes = np.ascontiguousarray(genotypes[keep])
+    position_cm, variant_contig = np.asarray(position_cm)[keep], np.asarray(variant_contig)[keep]
+    folds = int(min(folds, n // 2))
+    splits = [(np.random.default_rng([seed, r, 0]).permutation(n) % folds,
+               np.random.SeedSequence([seed, r, 1]).spawn(folds)) for r in range(repeats)]
+    dosage = _dosage(genotypes)
+    grid = tuple(sorted(float(g) for g in grid))
+    measured: dict[float, float] = {}
+
+    def auc_at(i: int) -> float:
+        g = grid[i]
+        if g not in measured:
+            measured[g] = internal_membership_auc(genotypes, dosage, position_cm, variant_contig, g, splits,
+                                                  per_member)
+        return measured[g]
+
+    high = len(grid) - 1
+    if auc_at(high) > budget:
+        return Calibration(grid[high], budget, n, dict(sorted(measured.items())), within_budget=False)
+    low = -1  # invariant: auc(grid[high]) <= budget, and grid[low] (when low >= 0) leaks more than it
+    while high - low > 1:
+        middle = (low + high) // 2
+        if auc_at(middle) <= budget:
+            high = middle
+        else:
+            low = middle
+    return Calibration(grid[high], budget, n, dict(sorted(measured.items())))
+
+
+def internal_membership_auc(genotypes: np.ndarray, dosage: np.ndarray, position_cm: np.ndarray,
+                            variant_contig: np.ndarray, generations: float, splits: list, per_member: float
+                            ) -> float:
+    """Nearest-synthetic AUC of sources against left-out members, pooled over folds and splits.
+
+    splits : (fold of each member, one SeedSequence per fold) pairs. For each fold: the other members are the sources of round(per_member x sources) mosaic genomes;
+    each left-out member and ``SCORED_PER_OUTSIDER`` times as many sources are scored by its distance to the nearest of them (nearer
+    scores higher, as the report's attack).
+    """
+    from ..reporting.audit import auc
+    from ..reporting.metrics import nearest_distances
+
+    member_scores, outsider_scores = [], []
+    for fold_of, fold_seeds in splits:
+        for f, fold_seed in enumerate(fold_seeds):
+            sources, outsiders = np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)
+            n_synthetic = max(1, int(round(per_member * len(sources))))
+            synthetic = mosaic_genomes(genotypes[:, sources], position_cm, variant_contig, n_genomes=n_synthetic,
+                                       generations=generations, rng=np.random.default_rng(fold_seed))
+            released = _dosage(synthetic)
+            scored = np.random.default_rng(fold_seed.spawn(1)[0]).choice(
+                sources, size=min(len(sources), SCORED_PER_OUTSIDER * len(outsiders)), replace=False)
+            member_scores.append(-nearest_distances(dosage[scored], released))
+            outsider_scores.append(-nearest_distances(dosage[outsiders], released))
+    value = auc(np.concatenate(member_scores), np.concatenate(outsider_scores))
+    return 0.5 if value is None else value
+
+
+def _dosage(genotypes: np.ndarray) -> np.ndarray:
+    """int8 (V, n, 2) alleles -> int8 (n, V) ALT dosages, -1 where either allele is missing."""
+    first, second = genotypes[:, :, 0], genotypes[:, :, 1]
+    dosage = first + second
+    dosage[(first < 0) | (second < 0)] = -1
+    return np.ascontiguousarray(dosage.T)
+
+
+def _even_sample(n: int, most: int) -> np.ndarray:
+    return np.arange(n) if n <= most else np.unique(np.linspace(0, n - 1, most).round().astype(np.int64))
