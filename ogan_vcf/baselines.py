@@ -20,18 +20,21 @@ ROW_LABELS = {"hybridizer": "hybridizer only (baseline)", "heldout": "held-out r
 SYNTHETIC_LABEL = "synthetic (this file)"  # the set a report is about, in tables beside the baselines
 
 
-def hybridizer_only(train: Cohort, sizes: dict[str, int], *, blocks=None, seed: int):
+def hybridizer_only(train: Cohort, sizes: dict[str, int], *, blocks=None, seed: int,
+                    membership_budget: float | None = None):
     """PPO offspring of ``train``: ``sizes[pop]`` genomes of each named population (a HybridResult).
 
     The unit is what training uses (``hybridizer.default_unit``): mosaic for phased data, else
     genotype blocks; ``blocks``: a BlockSpec, LD-aware (``BlockSpec()``) by default. Raises
     InputError when the hybridizer refuses, e.g. a population with fewer than 2 members or only
-    one block.
+    one block. ``membership_budget``: mosaic switch rates per population chosen to it ("auto").
     """
     from .hybridizer import BlockSpec, default_unit, hybridize
 
     blocks = blocks or BlockSpec()
-    return hybridize(train, sizes=sizes, mode="ppo", blocks=blocks, unit=default_unit(train, blocks), seed=seed)
+    unit = default_unit(train, blocks)
+    auto = dict(generations="auto", budget=membership_budget) if membership_budget and unit == "mosaic" else {}
+    return hybridize(train, sizes=sizes, mode="ppo", blocks=blocks, unit=unit, seed=seed, **auto)
 
 
 def heldout_half(heldout: Cohort, *, seed: int) -> Cohort:

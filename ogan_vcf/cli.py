@@ -273,7 +273,7 @@ def hybridize(
     membership_budget: Annotated[Optional[float], typer.Option("--membership-budget", help="With --generations "
                                                                "auto: the within-population membership AUC each "
                                                                "population's rate may reach, measured on its own "
-                                                               "members \[default: 0.62].")] = None,
+                                                               "members \\[default: 0.62].")] = None,
     block_size: Annotated[Optional[int], typer.Option("--block-size", help="Fixed blocks of N SNPs (the "
                                                       "paper: 1000) instead of LD-aware blocks.")] = None,
     min_block: Annotated[int, typer.Option("--min-block", help="LD-aware blocks: fewest SNPs.")] = 50,
@@ -513,6 +513,8 @@ def train(
     rows = [("model", s.model), ("preset", s.preset), ("training genomes", _counts(s.n_training)),
             ("epochs", s.epochs), ("generator steps", s.steps), ("best epoch", s.best_epoch),
             ("best quality", _fmt(s.best_quality)), ("time", f"{s.seconds:.0f} s")]
+    if s.switch_rates:
+        rows.append(("start: switches per Morgan", ", ".join(f"{p} {g:g}" for p, g in s.switch_rates.items())))
     if s.windows > 1:
         rows[6] = ("best quality", f"{_fmt(s.best_quality)} (mean over windows)")
         rows += _window_rows(s)

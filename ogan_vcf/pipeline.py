@@ -307,18 +307,19 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
     if baselines:
         rows = [row for m in models for row in (m, f"{m}.first")]
         hybrid = out / "synthetic" / "hybridizer.vcf.gz"
+        budget = make_preset(preset, models[0], **(overrides or {})).membership_budget  # the models' start
 
         def hybridizer_step(_resume):
             try:
                 return write_hybridizer_baseline(training, hybrid, n=n_each, block_size=block_size, seed=seed,
-                                                 genetic_map=genetic_map,
+                                                 genetic_map=genetic_map, membership_budget=budget,
                                                  show_progress=show_progress)
             except InputError as e:  # e.g. one block per population: PPO offspring impossible
                 log(f"baseline hybridizer: skipped ({e})")
                 return []
 
         runner.step("baseline hybridizer", {"n": n_each, "block_size": block_size, "seed": seed,
-                                            "unit": "mosaic when phased",
+                                            "unit": "mosaic when phased", "membership_budget": budget,
                                             **({"map": str(genetic_map)} if genetic_map else {})}, [data_step],
                     [hybrid], hybridizer_step)
         if hybrid.exists():
@@ -354,8 +355,11 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
 
 
 def write_hybridizer_baseline(training, output: Path, *, n: int, block_size: int | None, seed: int,
-                              genetic_map: str | None = None, show_progress: bool = False) -> list[str]:
-    """The hybridizer alone on the training data: ``n`` PPO offspring per population (no real genome)."""
+                              genetic_map: str | None = None, membership_budget: float | None = None,
+                              show_progress: bool = False) -> list[str]:
+    """The hybridizer alone on the training data: ``n`` PPO offspring per population (no real genome).
+    With ``membership_budget`` (the models' preset field) each population's mosaic switch rate is chosen
+    to it, as the copying generator's start is; else the hybridizer's default rate."""
     from .baselines import hybridizer_only
     from .cohort import load, provenance_record
     from .hybridizer import BlockSpec
@@ -363,10 +367,12 @@ def write_hybridizer_baseline(training, output: Path, *, n: int, block_size: int
 
     cohort = load(training)
     spec = BlockSpec(size=block_size, genetic_map=str(genetic_map) if genetic_map else None)
-    result = hybridizer_only(cohort, dict.fromkeys(cohort.samples.population_counts(), n), blocks=spec, seed=seed)
+    result = hybridizer_only(cohort, dict.fromkeys(cohort.samples.population_counts(), n), blocks=spec, seed=seed,
+                             membership_budget=membership_budget)
     record = provenance_record("pipeline baseline hybridizer", {
         "training": str(training), "n": n, "mode": "ppo", "blocks": spec.describe(),
-        "generations": result.generations}, seed=seed)
+        "generations": result.generations, "membership_budget": membership_budget,
+        "calibration": {p.population: p.calibration for p in result.populations if p.calibration}}, seed=seed)
     output.parent.mkdir(exist_ok=True)
     return write_output(output, result.cohort, provenance=[*cohort.provenance, record], show_progress=show_progress)
 

@@ -51,6 +51,7 @@ class TrainSummary:
     window_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
     window_digests: dict[str, str] = dataclasses.field(default_factory=dict)
     engine: str = ""
+    switch_rates: dict[str, float] = dataclasses.field(default_factory=dict)  # the copying start's, per population
 
 
 def training_cohort(cohort: Cohort, model: str, blocks: BlockSpec, seed: int) -> Cohort:
@@ -210,8 +211,13 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str | None 
 
         genetic_map = read_genetic_map(blocks.genetic_map) if blocks and blocks.genetic_map else None
         cm = genetic_positions(data.variant_contig, data.variant_position, data.contig_id, genetic_map)
+        rates = None
+        if chosen.membership_budget:
+            rates, config["switch_rates"] = population_switch_rates(cohort, cm, chosen.membership_budget, seed)
+            write_config(model_dir, config)
         init_haplotypes(gan.generator, data.genotypes, labels, len(labels_names), chosen.templates, seed,
                         chosen.codebook, data.variant_contig, cm * 1e6,  # bp at 1 cM per Mb
+                        generations=None if rates is None else np.array([rates[p] for p in labels_names]),
                         real=np.isin(data.samples.ids, cohort.samples.ids))
     quality = Quality(real_classes, np.array([labels_names.index(p) for p in cohort.samples.populations]),
                       labels_names, phased, cohort.variant_contig, cohort.variant_position,
@@ -392,20 +398,40 @@ def _own_population_prior(generator, owner: np.ndarray, n_labels: int, n_blocks:
     generator.get_layer("template_prior").embeddings.assign(np.tile(table, (1, n_blocks)))
 
 
+def population_switch_rates(cohort, position_cm: np.ndarray, budget: float, seed: int) -> tuple[dict, dict]:
+    """Each population's mosaic switch rate chosen to a membership ``budget`` on its real training
+    genomes (``hybridizer.calibrate``), for as many synthetic genomes as the largest population has
+    (what ``ogan generate`` and the pipeline release by default): (population -> rate, the record)."""
+    from .hybridizer import DEFAULT_GENERATIONS
+    from .hybridizer.calibrate import calibrate_generations
+
+    counts = cohort.samples.population_counts()
+    largest = max(counts.values())
+    rates, record = {}, {}
+    for pop, n in counts.items():
+        members = np.ascontiguousarray(cohort.genotypes[:, cohort.samples.populations == pop])
+        found = calibrate_generations(members, position_cm, cohort.variant_contig, budget=budget,
+                                      per_member=largest / n, seed=seed)
+        rates[pop] = found.generations or DEFAULT_GENERATIONS
+        record[pop] = found.to_dict()
+    return rates, record
+
+
 def init_haplotypes(generator, genotypes: np.ndarray, labels: np.ndarray, n_labels: int, k: int, seed: int,
                     codebook: str, variant_contig: np.ndarray, variant_position: np.ndarray,
-                    generations: float | None = None, real: np.ndarray | None = None) -> None:
+                    generations: float | np.ndarray | None = None, real: np.ndarray | None = None) -> None:
     """Copying-model start: each population's codebook holds distinct haplotypes of its own training
     genomes (whole, every block), its prior picks among them uniformly, and the stay bonus at each
     block edge makes a switch as likely as the mosaic hybridizer's: 1 - exp(-g x distance), g =
-    ``generations`` (default the hybridizer's) per Morgan, the distance between block midpoints at 1
+    ``generations`` (default the hybridizer's; or one rate per label) per Morgan, the distance between block midpoints at 1
     cM per Mb of ``variant_position`` (pass cM x 1e6 to use a map), and a fresh draw at a contig
     start. So step 0 draws mosaic-hybridizer-like genomes. ``real`` (bool per genome) marks real
     training genomes: their haplotypes enter the codebook first (an offspring haplotype is already a
     mosaic of them: copying it again would switch twice as often)."""
     from .hybridizer import DEFAULT_GENERATIONS
 
-    generations = DEFAULT_GENERATIONS if generations is None else generations
+    generations = np.broadcast_to(np.asarray(DEFAULT_GENERATIONS if generations is None else generations,
+                                             dtype=np.float64), (n_labels,))
     rng = np.random.default_rng(seed)
     owner = template_owners(k, np.bincount(labels, minlength=n_labels), codebook)
     alleles = np.ascontiguousarray(genotypes.transpose(1, 2, 0).reshape(-1, genotypes.shape[0]))  # (2S, V)
@@ -425,10 +451,10 @@ def init_haplotypes(generator, genotypes: np.ndarray, labels: np.ndarray, n_labe
     starts = np.asarray(layer.starts)
     _own_population_prior(generator, owner, n_labels, len(starts) - 1)
     middle = (variant_position[starts[:-1]] + variant_position[starts[1:] - 1]) / 2.0
-    switch = 1.0 - np.exp(-generations * np.diff(middle) / 1e8)  # 1 cM per Mb
+    switch = 1.0 - np.exp(-generations[owner][None, :] * np.diff(middle)[:, None] / 1e8)  # 1 cM per Mb
     new_contig = variant_contig[starts[1:-1]] != variant_contig[starts[1:-1] - 1]
     own_count = np.bincount(owner, minlength=n_labels)[owner].astype(np.float64)  # K_p of each template
-    stay_p = np.clip(1.0 - switch, 1e-6, 1 - 1e-6)[:, None]
+    stay_p = np.clip(1.0 - switch, 1e-6, 1 - 1e-6)
     bonus = np.log(stay_p / (1.0 - stay_p) * np.maximum(own_count - 1.0, 1.0)[None, :])
     bonus[new_contig] = 0.0
     choice = generator.get_layer("template_choice")
@@ -532,7 +558,9 @@ def _fit(gan, preset, config, classes, labels, quality, state, model_dir, seed, 
             interrupted = True
     return TrainSummary(str(model_dir), config["model"], preset.name, state["epoch"],
                         state["epoch"] * steps_per_epoch, state["best_epoch"], state["best_quality"],
-                        time.perf_counter() - start, config["training_sizes"], interrupted)
+                        time.perf_counter() - start, config["training_sizes"], interrupted,
+                        switch_rates={p: r["generations"] for p, r in config.get("switch_rates", {}).items()
+                                      if r["generations"]})
 
 
 def _truncate_history(path: Path, epochs: int) -> None:

@@ -95,7 +95,14 @@ def test_hybridize_passes_its_options_to_the_library(monkeypatch):
     assert (spec.size, spec.min_snps, spec.max_snps, spec.genetic_map) == (None, 20, 90, None)
     assert seen == {"panel": None, "label_column": None, "region": None, "factor": "5",
                     "populations": ["EAS", "AFR"], "balance": False, "mode": "ppo", "unit": "haplotype",
-                    "seed": 9, "generations": None, "show_progress": False}
+                    "seed": 9, "generations": None, "budget": None, "show_progress": False}
+    seen.clear()
+    r = runner.invoke(app, ["hybridize", "c.h5", "-o", "o.h5", "--balance", "--unit", "mosaic", "--generations",
+                            "auto", "--membership-budget", "0.58", "--no-progress"])
+    assert (seen["generations"], seen["budget"]) == ("auto", 0.58)
+    r = runner.invoke(app, ["hybridize", "c.h5", "-o", "o.h5", "--balance", "--unit", "mosaic", "--generations",
+                            "EAS=300,AFR=1000", "--no-progress"])
+    assert seen["generations"] == {"EAS": 300.0, "AFR": 1000.0}
 
 
 def test_hybridize_bad_input_leaves_no_output(tmp_path, sim_files):

@@ -391,3 +391,38 @@ def test_generation_traces_its_generator_once_for_every_batch_size():
         logits = run_generator(generator, noise, np.zeros(n, dtype=np.int32), 30, batch=2)
         assert logits.shape == (n, 30, 4) and np.isfinite(logits).all()
     assert _inference_function(generator).experimental_get_tracing_count() == 1
+
+
+def test_haplotype_start_switches_at_each_populations_own_rate(sim_cohort):
+    """A rate per label: each label's haplotypes stay on their codebook haplotype at a block edge as
+    often as its own rate sets (the per-population start of the cpu preset's membership budget)."""
+    import keras
+
+    from ogan_vcf.hybridizer.blocks import BlockSpec, ld_blocks
+    from ogan_vcf.model.presets import make_preset
+    from ogan_vcf.model.store import build_gan
+    from ogan_vcf.training import init_haplotypes
+
+    preset = make_preset("tiny", "offspring", templates=30)
+    names = ["AFR", "EUR", "EAS"]
+    labels = np.array([names.index(p) for p in sim_cohort.samples.populations], dtype=np.int32)
+    starts = ld_blocks(sim_cohort.genotypes, sim_cohort.variant_contig, BlockSpec(min_snps=12, max_snps=50))
+    config = {"labels": names, "n_classes": 4, "seed": 3, "network_blocks": starts.tolist(),
+              "variants": {"position": list(range(200))}}
+    gan = build_gan(config, preset)
+    rates = np.array([3000.0, 60000.0, 20000.0])
+    init_haplotypes(gan.generator, sim_cohort.genotypes, labels, 3, preset.templates, 3, preset.codebook,
+                    sim_cohort.variant_contig, sim_cohort.variant_position, generations=rates)
+    want = np.repeat(np.arange(3), 200).astype(np.int32)
+    noise = np.random.default_rng(1).normal(size=(600, preset.noise_dim)).astype("float32")
+    probe = keras.Model(gan.generator.inputs, gan.generator.get_layer("template_choice").output)
+    picked = np.asarray(probe([noise, want])).argmax(axis=-1)  # (n, 2, blocks)
+    middle = (sim_cohort.variant_position[starts[:-1]] + sim_cohort.variant_position[starts[1:] - 1]) / 2
+    stays = []
+    for label, rate in enumerate(rates):
+        own = picked[want == label]
+        stay = (own[:, :, 1:] == own[:, :, :-1]).mean(axis=(0, 1))
+        expected = np.exp(-rate * np.diff(middle) / 1e8)
+        assert np.abs(stay - expected).max() < 0.08
+        stays.append(stay.mean())
+    assert stays[0] > stays[2] + 0.1 and stays[2] > stays[1] + 0.1  # the rates' order, clearly apart

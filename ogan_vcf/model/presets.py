@@ -51,6 +51,10 @@ class Preset:
     codebook: str = "shared"
     # the template choice's last layer: dense (None or 0) or factorised at this rank (per-block template keys)
     choice_rank: int | None = None
+    # "haplotypes": each population's stay bonus starts at the mosaic switch rate whose membership AUC,
+    # measured inside its training genomes, stays under this budget (hybridizer.calibrate); None: the
+    # hybridizer's one default rate for every population
+    membership_budget: float | None = None
     # bookkeeping
     steps_per_epoch: int | None = None  # None: one pass over the training genomes; else at most this many batches
     eval_every: int = 1  # epochs between quality evaluations (and checkpoints)
@@ -72,7 +76,8 @@ PRESETS = {
     # phased data: the copying model ("haplotypes"); unphased data falls back to genotype "templates"
     "cpu": Preset("cpu", "haplotypes", noise_dim=64, label_dim=32, batch_size=64, epochs=8, lr=2e-4,
                   critic_lr=1e-4, clip=None, spectral_norm=True, output="gumbel", temperature=0.5, dropout=0.3,
-                  block_snps=200, templates=1000, codebook="shared", choice_rank=16),
+                  block_snps=200, templates=1000, codebook="shared", choice_rank=16,
+                  membership_budget=0.62),
     # the cpu preset's architecture in a size for tests
     "tiny": Preset("tiny", "haplotypes", noise_dim=8, label_dim=4, batch_size=8, epochs=2, lr=1e-3, critic_lr=1e-3,
                    clip=None, spectral_norm=True, output="gumbel", temperature=0.5, block_snps=50, hidden=16,

@@ -1,0 +1,89 @@
+"""A mosaic switch rate per population, chosen to a membership budget inside its members (hybridizer.calibrate)."""
+
+import numpy as np
+import pytest
+
+from ogan_vcf.errors import InputError
+from ogan_vcf.hybridizer import hybridize
+from ogan_vcf.hybridizer.calibrate import _dosage, calibrate_generations, internal_membership_auc
+from ogan_vcf.hybridizer.mosaic import parse_generations
+
+from util import simulate_cohort
+
+
+@pytest.fixture(scope="module")
+def members():
+    """40 genomes of one population over ~2 Mb: (genotypes (V, 40, 2), cM at 1 cM per Mb, contig)."""
+    sim = simulate_cohort(n_per_pop=40, populations=("AFR",), length=3e6, max_snps=4000, seed=5)
+    return sim.genotypes, sim.positions / 1e6, np.zeros(len(sim.positions), dtype=np.int32)
+
+
+def _auc(members, generations, seed=0):
+    genotypes, cm, contig = members
+    n = genotypes.shape[1]
+    splits = [(np.random.default_rng([seed, r]).permutation(n) % 10, np.random.SeedSequence([seed, r]).spawn(10))
+              for r in range(2)]
+    return internal_membership_auc(genotypes, _dosage(genotypes), cm, contig, generations, splits, 5.0)
+
+
+def test_dosage_counts_alt_alleles_and_keeps_missing():
+    genotypes = np.array([[[0, 1], [1, 1]], [[-1, 0], [0, 0]]], dtype=np.int8)  # (V=2, n=2, 2)
+    assert _dosage(genotypes).tolist() == [[1, -1], [2, 0]]
+
+
+def test_members_are_recognised_when_mosaics_barely_switch(members):
+    """Near-copies (30 per Morgan: ~0.6 switches per haplotype here) expose their sources; many
+    switches mix them and the AUC falls (not to 0.5: the island model's haplotypes are widely shared)."""
+    few, many = _auc(members, 30.0), _auc(members, 5000.0)
+    assert few > 0.8
+    assert many < few - 0.15
+
+
+def test_calibration_picks_the_fewest_switches_within_the_budget(members):
+    genotypes, cm, contig = members
+    grid = (30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)
+    found = calibrate_generations(genotypes, cm, contig, budget=0.75, per_member=5.0, seed=2, grid=grid)
+    assert found.within_budget and found.members == 40
+    assert found.auc[found.generations] <= 0.75
+    lower = [g for g in found.auc if g < found.generations]
+    assert lower and all(found.auc[g] > 0.75 for g in lower)  # the bisection measured its neighbour below
+    tighter = calibrate_generations(genotypes, cm, contig, budget=0.7, per_member=5.0, seed=2, grid=grid)
+    assert tighter.generations >= found.generations
+    again = calibrate_generations(genotypes, cm, contig, budget=0.75, per_member=5.0, seed=2, grid=grid)
+    assert again.to_dict() == found.to_dict()  # deterministic given the seed
+
+
+def test_an_unreachable_budget_takes_the_highest_rate_and_says_so(members):
+    genotypes, cm, contig = members
+    found = calibrate_generations(genotypes, cm, contig, budget=0.501, per_member=5.0, seed=2, grid=(30.0, 100.0))
+    assert found.generations == 100.0 and not found.within_budget
+    assert calibrate_generations(genotypes[:, :4], cm, contig, seed=2).generations is None  # too few members
+
+
+def test_parse_generations():
+    assert parse_generations(None) is None and parse_generations("auto") == "auto"
+    assert parse_generations("300") == 300.0
+    assert parse_generations("EAS=300, AFR=1000") == {"EAS": 300.0, "AFR": 1000.0}
+    for bad in ("EAS=", "=300", "EAS=-1", "many"):
+        with pytest.raises(InputError):
+            parse_generations(bad)
+
+
+def test_hybridize_takes_a_rate_per_population_or_chooses_them(sim_cohort):
+    result = hybridize(sim_cohort, balance=True, mode="ppo", unit="mosaic", seed=3,
+                       generations={"AFR": 50.0, "EAS": 5000.0})
+    by_pop = {p.population: p for p in result.populations}
+    assert by_pop["AFR"].generations == 50.0 and by_pop["EAS"].generations == 5000.0
+    assert by_pop["EUR"].generations == 1000.0  # not named: the default
+    assert by_pop["AFR"].segment_snps > by_pop["EAS"].segment_snps
+    assert result.generations == {"AFR": 50.0, "EUR": 1000.0, "EAS": 5000.0}
+    auto = hybridize(sim_cohort, balance=True, mode="ppo", unit="mosaic", seed=3, generations="auto", budget=0.7)
+    for p in auto.populations:
+        assert p.calibration["budget"] == 0.7 and p.generations == p.calibration["generations"]
+        assert p.calibration["auc"][f"{p.generations:g}"] <= 0.7 or not p.calibration["within_budget"]
+    with pytest.raises(InputError, match="unknown population"):
+        hybridize(sim_cohort, balance=True, mode="ppo", unit="mosaic", seed=3, generations={"XYZ": 10.0})
+    with pytest.raises(InputError, match="budget"):
+        hybridize(sim_cohort, balance=True, mode="ppo", unit="mosaic", seed=3, budget=0.6)
+    with pytest.raises(InputError, match="budget"):
+        hybridize(sim_cohort, balance=True, mode="ppo", unit="mosaic", seed=3, generations="auto", budget=0.4)
