@@ -426,3 +426,21 @@ def test_haplotype_start_switches_at_each_populations_own_rate(sim_cohort):
         assert np.abs(stay - expected).max() < 0.08
         stays.append(stay.mean())
     assert stays[0] > stays[2] + 0.1 and stays[2] > stays[1] + 0.1  # the rates' order, clearly apart
+
+
+def test_a_membership_budget_sets_and_records_each_populations_start(tmp_path, sim_files, sim_cohort):
+    """With ``membership_budget`` (the cpu preset's field) training chooses each population's start
+    rate on its own genomes, records the audit in config.json and reports the rates."""
+    from ogan_vcf.hybridizer.mosaic import genetic_positions
+    from ogan_vcf.training import population_switch_rates, train
+
+    summary = train(sim_files["vcf_gz"], tmp_path / "model", panel=sim_files["panel"], preset="tiny", seed=7,
+                    overrides={**TINY, "membership_budget": 0.7})
+    config = json.loads((tmp_path / "model" / "config.json").read_text())
+    cm = genetic_positions(sim_cohort.variant_contig, sim_cohort.variant_position, sim_cohort.contig_id)
+    rates, record = population_switch_rates(sim_cohort, cm, 0.7, 7)
+    assert config["switch_rates"] == json.loads(json.dumps(record))
+    assert summary.switch_rates == rates and set(rates) == {"AFR", "EUR", "EAS"}
+    for pop, found in record.items():
+        assert found["budget"] == 0.7 and found["members"] == 20
+        assert found["auc"][f"{rates[pop]:g}"] <= 0.7 or not found["within_budget"]
