@@ -54,9 +54,10 @@ def candidates(train, study: Path, *, generations, block_scales, n: int, seed: i
         spec["n_ref"] = cohort.n_samples
     for vcf in sorted((study / "synthetic").glob("*.vcf.gz")):
         name = vcf.name.removesuffix(".vcf.gz")
-        if name != "hybridizer":  # the pipeline's baseline is "blocks 50-400" here
-            panel = vcf.with_name(f"{name}.panel")
-            found[name] = {"kind": "model", "knob": None, "path": vcf, "panel": panel,
+        panel = vcf.with_name(f"{name}.panel")
+        if panel.exists():  # the models' files, and the pipeline's hybridizer baseline (its own switch rates)
+            kind = "hybridizer, the pipeline's baseline" if name == "hybridizer" else "model"
+            found[name] = {"kind": kind, "knob": None, "path": vcf, "panel": panel,
                            "n_ref": len(panel.read_text().splitlines()) - 1}
     return found
 
@@ -155,7 +156,7 @@ def plot(result: dict, path: Path) -> None:
                 for knob, x, y in pts:
                     ax.annotate(f"{knob:g}", (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
         for name, r in result["rows"].items():
-            if r["kind"] == "model":
+            if r["kind"] in ("model", "hybridizer, the pipeline's baseline"):
                 ax.plot(r["populations"][pop]["membership_auc"], r["populations"][pop]["r2"], "*", ms=11, label=name)
         ax.set(title=pop, xlabel="membership AUC within the population (nearest synthetic)",
                ylabel="imputation r^2, synthetic panel alone")
