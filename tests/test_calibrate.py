@@ -39,6 +39,15 @@ def test_members_are_recognised_when_mosaics_barely_switch(members):
     assert many < few - 0.15
 
 
+def test_the_same_splits_give_the_same_auc(members):
+    """Fold splits and draws are reused at every rate (common random numbers): a repeat is exact."""
+    genotypes, cm, contig = members
+    n = genotypes.shape[1]
+    splits = [(np.arange(n) % 10, np.random.SeedSequence(4).spawn(10))]
+    first = internal_membership_auc(genotypes, _dosage(genotypes), cm, contig, 300.0, splits, 5.0)
+    assert internal_membership_auc(genotypes, _dosage(genotypes), cm, contig, 300.0, splits, 5.0) == first
+
+
 def test_calibration_picks_the_fewest_switches_within_the_budget(members):
     genotypes, cm, contig = members
     grid = (30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)

@@ -118,12 +118,11 @@ def internal_membership_auc(genotypes: np.ndarray, dosage: np.ndarray, position_
     for fold_of, fold_seeds in splits:
         for f, fold_seed in enumerate(fold_seeds):
             sources, outsiders = np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)
+            rng = np.random.default_rng(fold_seed)  # the same stream at every rate: common random numbers
+            scored = rng.choice(sources, size=min(len(sources), SCORED_PER_OUTSIDER * len(outsiders)), replace=False)
             n_synthetic = max(1, int(round(per_member * len(sources))))
-            synthetic = mosaic_genomes(genotypes[:, sources], position_cm, variant_contig, n_genomes=n_synthetic,
-                                       generations=generations, rng=np.random.default_rng(fold_seed))
-            released = _dosage(synthetic)
-            scored = np.random.default_rng(fold_seed.spawn(1)[0]).choice(
-                sources, size=min(len(sources), SCORED_PER_OUTSIDER * len(outsiders)), replace=False)
+            released = _dosage(mosaic_genomes(genotypes[:, sources], position_cm, variant_contig,
+                                              n_genomes=n_synthetic, generations=generations, rng=rng))
             member_scores.append(-nearest_distances(dosage[scored], released))
             outsider_scores.append(-nearest_distances(dosage[outsiders], released))
     value = auc(np.concatenate(member_scores), np.concatenate(outsider_scores))
