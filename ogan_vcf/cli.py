@@ -319,7 +319,7 @@ def hybridize(
             blocks = ("per haplotype", f"~{p.segment_snps:.0f} per segment")
         extra = [f"{p.generations:g}" if p.generations else "-"] * (unit == "mosaic")
         if calibrated:
-            measured = (p.calibration or {}).get("auc", {})
+            measured = (p.calibration or {}).get("fitted", {})
             extra.append(f"{measured[f'{p.generations:g}']:.3f}" if f"{p.generations:g}" in measured else "-")
         table.add_row(p.population, str(p.n_in), str(p.n_out), str(p.n_real), *blocks, str(p.redraws), *extra)
     console.print(table)

@@ -52,14 +52,24 @@ def test_calibration_picks_the_fewest_switches_within_the_budget(members):
     genotypes, cm, contig = members
     grid = (30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)
     found = calibrate_generations(genotypes, cm, contig, budget=0.75, per_member=5.0, seed=2, grid=grid)
-    assert found.within_budget and found.members == 40
-    assert found.auc[found.generations] <= 0.75
-    lower = [g for g in found.auc if g < found.generations]
-    assert lower and all(found.auc[g] > 0.75 for g in lower)  # the bisection measured its neighbour below
+    assert found.within_budget and found.members == 40 and list(found.auc) == list(grid) == list(found.fitted)
+    fitted = np.array(list(found.fitted.values()))
+    assert (np.diff(fitted) <= 1e-12).all()  # non-increasing in the rate
+    assert found.fitted[found.generations] <= 0.75
+    lower = [g for g in grid if g < found.generations]
+    assert lower and all(found.fitted[g] > 0.75 for g in lower)
     tighter = calibrate_generations(genotypes, cm, contig, budget=0.7, per_member=5.0, seed=2, grid=grid)
     assert tighter.generations >= found.generations
     again = calibrate_generations(genotypes, cm, contig, budget=0.75, per_member=5.0, seed=2, grid=grid)
     assert again.to_dict() == found.to_dict()  # deterministic given the seed
+
+
+def test_the_decreasing_fit_pools_only_what_rises():
+    from ogan_vcf.hybridizer.calibrate import decreasing_fit
+
+    np.testing.assert_allclose(decreasing_fit(np.array([0.9, 0.7, 0.6, 0.62, 0.58, 0.59])),
+                               [0.9, 0.7, 0.61, 0.61, 0.585, 0.585])
+    np.testing.assert_allclose(decreasing_fit(np.array([0.8, 0.7, 0.6])), [0.8, 0.7, 0.6])  # already decreasing
 
 
 def test_an_unreachable_budget_takes_the_highest_rate_and_says_so(members):
@@ -89,7 +99,7 @@ def test_hybridize_takes_a_rate_per_population_or_chooses_them(sim_cohort):
     auto = hybridize(sim_cohort, balance=True, mode="ppo", unit="mosaic", seed=3, generations="auto", budget=0.7)
     for p in auto.populations:
         assert p.calibration["budget"] == 0.7 and p.generations == p.calibration["generations"]
-        assert p.calibration["auc"][f"{p.generations:g}"] <= 0.7 or not p.calibration["within_budget"]
+        assert p.calibration["fitted"][f"{p.generations:g}"] <= 0.7 or not p.calibration["within_budget"]
     with pytest.raises(InputError, match="unknown population"):
         hybridize(sim_cohort, balance=True, mode="ppo", unit="mosaic", seed=3, generations={"XYZ": 10.0})
     with pytest.raises(InputError, match="budget"):

@@ -443,4 +443,4 @@ def test_a_membership_budget_sets_and_records_each_populations_start(tmp_path, s
     assert summary.switch_rates == rates and set(rates) == {"AFR", "EUR", "EAS"}
     for pop, found in record.items():
         assert found["budget"] == 0.7 and found["members"] == 20
-        assert found["auc"][f"{rates[pop]:g}"] <= 0.7 or not found["within_budget"]
+        assert found["fitted"][f"{rates[pop]:g}"] <= 0.7 or not found["within_budget"]
