@@ -265,15 +265,11 @@ def test_template_generator_starts_from_its_populations_blocks(sim_cohort):
             assert (members == row[a:b]).all(axis=1).any()
 
 
-def test_haplotype_generator_starts_as_a_mosaic_of_its_populations_haplotypes(sim_cohort):
-    """Before training: each block of each generated haplotype is a training haplotype of the same
-    label, and a haplotype stays on its codebook haplotype at a block edge as often as set."""
-    import keras
-
+def _tiny_haplotype_gan(sim_cohort):
+    """A tiny copying GAN over the simulated cohort: (preset, labels, block starts, gan), before any start."""
     from ogan_vcf.hybridizer.blocks import BlockSpec, ld_blocks
     from ogan_vcf.model.presets import make_preset
     from ogan_vcf.model.store import build_gan
-    from ogan_vcf.training import init_haplotypes, template_owners
 
     preset = make_preset("tiny", "offspring", templates=30)
     names = ["AFR", "EUR", "EAS"]
@@ -281,7 +277,17 @@ def test_haplotype_generator_starts_as_a_mosaic_of_its_populations_haplotypes(si
     starts = ld_blocks(sim_cohort.genotypes, sim_cohort.variant_contig, BlockSpec(min_snps=12, max_snps=50))
     config = {"labels": names, "n_classes": 4, "seed": 3, "network_blocks": starts.tolist(),
               "variants": {"position": list(range(200))}}
-    gan = build_gan(config, preset)
+    return preset, labels, starts, build_gan(config, preset)
+
+
+def test_haplotype_generator_starts_as_a_mosaic_of_its_populations_haplotypes(sim_cohort):
+    """Before training: each block of each generated haplotype is a training haplotype of the same
+    label, and a haplotype stays on its codebook haplotype at a block edge as often as set."""
+    import keras
+
+    from ogan_vcf.training import init_haplotypes, template_owners
+
+    preset, labels, starts, gan = _tiny_haplotype_gan(sim_cohort)
     generations = 20000.0
     init_haplotypes(gan.generator, sim_cohort.genotypes, labels, 3, preset.templates, 3, preset.codebook,
                     sim_cohort.variant_contig, sim_cohort.variant_position, generations=generations)
@@ -398,18 +404,9 @@ def test_haplotype_start_switches_at_each_populations_own_rate(sim_cohort):
     often as its own rate sets (the per-population start of the cpu preset's membership budget)."""
     import keras
 
-    from ogan_vcf.hybridizer.blocks import BlockSpec, ld_blocks
-    from ogan_vcf.model.presets import make_preset
-    from ogan_vcf.model.store import build_gan
     from ogan_vcf.training import init_haplotypes
 
-    preset = make_preset("tiny", "offspring", templates=30)
-    names = ["AFR", "EUR", "EAS"]
-    labels = np.array([names.index(p) for p in sim_cohort.samples.populations], dtype=np.int32)
-    starts = ld_blocks(sim_cohort.genotypes, sim_cohort.variant_contig, BlockSpec(min_snps=12, max_snps=50))
-    config = {"labels": names, "n_classes": 4, "seed": 3, "network_blocks": starts.tolist(),
-              "variants": {"position": list(range(200))}}
-    gan = build_gan(config, preset)
+    preset, labels, starts, gan = _tiny_haplotype_gan(sim_cohort)
     rates = np.array([3000.0, 60000.0, 20000.0])
     init_haplotypes(gan.generator, sim_cohort.genotypes, labels, 3, preset.templates, 3, preset.codebook,
                     sim_cohort.variant_contig, sim_cohort.variant_position, generations=rates)

@@ -105,9 +105,10 @@ def internal_membership_auc(genotypes: np.ndarray, dosage: np.ndarray, position_
                             ) -> float:
     """Nearest-synthetic AUC of sources against left-out members, pooled over folds and splits.
 
-    splits : (fold of each member, one SeedSequence per fold) pairs. For each fold: the other members are the sources of round(per_member x sources) mosaic genomes;
-    each left-out member and ``SCORED_PER_OUTSIDER`` times as many sources are scored by its distance to the nearest of them (nearer
-    scores higher, as the report's attack).
+    splits : (fold of each member, one SeedSequence per fold) pairs. For each fold the other members
+    are the sources of round(per_member x sources) mosaic genomes; each left-out member and
+    ``SCORED_PER_OUTSIDER`` times as many sources are scored by the distance to the nearest of them
+    (nearer scores higher, as the report's attack).
     """
     from ..reporting.audit import auc
     from ..reporting.metrics import nearest_distances
@@ -128,11 +129,10 @@ def internal_membership_auc(genotypes: np.ndarray, dosage: np.ndarray, position_
 
 
 def _dosage(genotypes: np.ndarray) -> np.ndarray:
-    """int8 (V, n, 2) alleles -> int8 (n, V) ALT dosages, -1 where either allele is missing."""
-    first, second = genotypes[:, :, 0], genotypes[:, :, 1]
-    dosage = first + second
-    dosage[(first < 0) | (second < 0)] = -1
-    return np.ascontiguousarray(dosage.T)
+    """int8 (V, n, 2) alleles -> int8 (n, V) ALT dosages, -1 where either allele is missing (the report's)."""
+    from ..reporting.store import dosage_and_codes
+
+    return np.ascontiguousarray(dosage_and_codes(genotypes, False)[0].T)
 
 
 def _even_sample(n: int, most: int) -> np.ndarray:
