@@ -213,7 +213,7 @@ BlockSizeOpt = Annotated[Optional[int], typer.Option("--block-size", help="Hybri
                                                      "instead of LD-aware blocks.")]
 TrainMapOpt = Annotated[Optional[Path], typer.Option("--map", help="Genetic map (PLINK .map or HapMap format): "
                                                      "the mosaic hybridizer's switch points and the copying "
-                                                     "generator's start follow it \[default: 1 cM per Mb].")]
+                                                     "generator's start follow it \\[default: 1 cM per Mb].")]
 
 StepsOpt = Annotated[Optional[int], typer.Option("--steps-per-epoch", help="At most this many batches per epoch "
                                                  "\\[default: one pass over the training genomes].")]

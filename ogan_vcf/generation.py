@@ -68,6 +68,7 @@ def synthesize(model_dir, *, n: int | None = None, populations: list[str] | None
     keras.mixed_precision.set_global_policy("float32")  # generation runs in full precision everywhere
     gan = build_gan(config, preset, training=False)
     state = load_checkpoint(gan, model_dir, checkpoint, training=False)  # any device, any precision policy
+    gan.reseed(seed)
     n_net = math.ceil(n / factor)
     rng = np.random.default_rng(seed)
     n_snps = len(config["variants"]["position"])

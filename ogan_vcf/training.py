@@ -423,12 +423,14 @@ def init_haplotypes(generator, genotypes: np.ndarray, labels: np.ndarray, n_labe
     """Copying-model start: each population's codebook holds distinct haplotypes of its own training
     genomes (whole, every block), its prior picks among them uniformly, and the stay bonus at each
     block edge makes a switch as likely as the mosaic hybridizer's: 1 - exp(-g x distance), g =
-    ``generations`` (default the hybridizer's; or one rate per label) per Morgan, the distance between block midpoints at 1
-    cM per Mb of ``variant_position`` (pass cM x 1e6 to use a map), and a fresh draw at a contig
+    ``generations`` (default the hybridizer's; or one rate per label) per Morgan, the distance between
+    the blocks' middles at 1 cM per Mb of ``variant_position`` (pass cM x 1e6 to use a map; a switch
+    falls between those middles with ``switch_inside``, else at the edge), and a fresh draw at a contig
     start. So step 0 draws mosaic-hybridizer-like genomes. ``real`` (bool per genome) marks real
     training genomes: their haplotypes enter the codebook first (an offspring haplotype is already a
     mosaic of them: copying it again would switch twice as often)."""
     from .hybridizer import DEFAULT_GENERATIONS
+    from .model.networks import switch_middles
 
     generations = np.broadcast_to(np.asarray(DEFAULT_GENERATIONS if generations is None else generations,
                                              dtype=np.float64), (n_labels,))
@@ -450,9 +452,13 @@ def init_haplotypes(generator, genotypes: np.ndarray, labels: np.ndarray, n_labe
     layer.set_haplotypes(alleles, rows)
     starts = np.asarray(layer.starts)
     _own_population_prior(generator, owner, n_labels, len(starts) - 1)
-    middle = (variant_position[starts[:-1]] + variant_position[starts[1:] - 1]) / 2.0
+    if layer.switch_inside:  # a switch between blocks b-1 and b falls between their middle SNPs
+        middle = np.asarray(variant_position, dtype=np.float64)[switch_middles(starts)]
+    else:  # at the edge, with the probability of the distance between the blocks' midpoints
+        middle = (variant_position[starts[:-1]] + variant_position[starts[1:] - 1]) / 2.0
     switch = 1.0 - np.exp(-generations[owner][None, :] * np.diff(middle)[:, None] / 1e8)  # 1 cM per Mb
     new_contig = variant_contig[starts[1:-1]] != variant_contig[starts[1:-1] - 1]
+    layer.set_switch_points(variant_position, new_contig)
     own_count = np.bincount(owner, minlength=n_labels)[owner].astype(np.float64)  # K_p of each template
     stay_p = np.clip(1.0 - switch, 1e-6, 1 - 1e-6)
     bonus = np.log(stay_p / (1.0 - stay_p) * np.maximum(own_count - 1.0, 1.0)[None, :])

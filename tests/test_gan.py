@@ -198,6 +198,19 @@ def test_generate_writes_a_vcf_bcftools_reads(tmp_path, trained, sim):
     assert c.samples.population_counts() == {"EUR": 7}
 
 
+def test_another_seed_draws_other_genomes(trained):
+    """The copying model's randomness is mostly in its layers' draws (choices, switch points), whose seed
+    state a checkpoint stores: generation restarts it from ``--seed``, else every seed would repeat the
+    checkpoint's draws (a near-copy of the same synthetic cohort under another seed)."""
+    from ogan_vcf.generation import synthesize
+
+    model_dir, _ = trained
+    a, _, _ = synthesize(model_dir, n=20, populations=["AFR"], seed=1)
+    b, _, _ = synthesize(model_dir, n=20, populations=["AFR"], seed=2)
+    same = (a.genotypes == b.genotypes).all(axis=(0, 2))  # per genome, at the same rank
+    assert same.mean() < 0.2
+
+
 @pytest.mark.tools("bcftools")
 def test_bcftools_reads_the_generated_vcf(tmp_path, trained):
     model_dir, _ = trained
@@ -265,13 +278,13 @@ def test_template_generator_starts_from_its_populations_blocks(sim_cohort):
             assert (members == row[a:b]).all(axis=1).any()
 
 
-def _tiny_haplotype_gan(sim_cohort):
+def _tiny_haplotype_gan(sim_cohort, **overrides):
     """A tiny copying GAN over the simulated cohort: (preset, labels, block starts, gan), before any start."""
     from ogan_vcf.hybridizer.blocks import BlockSpec, ld_blocks
     from ogan_vcf.model.presets import make_preset
     from ogan_vcf.model.store import build_gan
 
-    preset = make_preset("tiny", "offspring", templates=30)
+    preset = make_preset("tiny", "offspring", templates=30, **overrides)
     names = ["AFR", "EUR", "EAS"]
     labels = np.array([names.index(p) for p in sim_cohort.samples.populations], dtype=np.int32)
     starts = ld_blocks(sim_cohort.genotypes, sim_cohort.variant_contig, BlockSpec(min_snps=12, max_snps=50))
@@ -282,12 +295,13 @@ def _tiny_haplotype_gan(sim_cohort):
 
 def test_haplotype_generator_starts_as_a_mosaic_of_its_populations_haplotypes(sim_cohort):
     """Before training: each block of each generated haplotype is a training haplotype of the same
-    label, and a haplotype stays on its codebook haplotype at a block edge as often as set."""
+    label, and a haplotype stays on its codebook haplotype at a block edge as often as set (the
+    block-edge layout of models written before ``switch_inside``)."""
     import keras
 
     from ogan_vcf.training import init_haplotypes, template_owners
 
-    preset, labels, starts, gan = _tiny_haplotype_gan(sim_cohort)
+    preset, labels, starts, gan = _tiny_haplotype_gan(sim_cohort, switch_inside=False)
     generations = 20000.0
     init_haplotypes(gan.generator, sim_cohort.genotypes, labels, 3, preset.templates, 3, preset.codebook,
                     sim_cohort.variant_contig, sim_cohort.variant_position, generations=generations)
@@ -384,6 +398,65 @@ def test_haplotype_templates_gather_equals_the_product_for_one_hot_choices():
     np.testing.assert_allclose(gathered, product, rtol=1e-6, atol=1e-6)
 
 
+def test_switches_between_blocks_fall_anywhere_between_their_middles(sim_cohort):
+    """``switch_inside`` (the cpu preset): a haplotype that changes codebook haplotype between blocks
+    b-1 and b copies the first on a prefix of the interval between their middle SNPs and the second
+    on the rest, and the switch point varies between haplotypes (block edges alone: it never does)."""
+    import keras
+
+    from ogan_vcf.model.networks import switch_middles
+    from ogan_vcf.training import init_haplotypes
+
+    preset, labels, starts, gan = _tiny_haplotype_gan(sim_cohort)
+    init_haplotypes(gan.generator, sim_cohort.genotypes, labels, 3, preset.templates, 3, preset.codebook,
+                    sim_cohort.variant_contig, sim_cohort.variant_position, generations=20000.0)
+    table = np.asarray(gan.generator.get_layer("logits").templates)  # (blocks, K, longest)
+    codebook = np.concatenate([table[b, :, :z - a] for b, (a, z) in enumerate(zip(starts[:-1], starts[1:]))],
+                              axis=1) > 0  # (K, V) alleles
+    want = np.repeat(np.arange(3), 100).astype(np.int32)
+    noise = np.random.default_rng(0).normal(size=(300, preset.noise_dim)).astype("float32")
+    probe = keras.Model(gan.generator.inputs, [gan.generator.output, gan.generator.get_layer("template_choice").output])
+    logits, choice = (np.asarray(x) for x in probe([noise, want]))
+    made = decode(logits.argmax(axis=-1)[:, :200], True).transpose(1, 2, 0).astype(bool)  # (n, 2, V)
+    picked = choice.argmax(axis=-1)  # (n, 2, blocks)
+    middle = switch_middles(starts)
+    points = {b: set() for b in range(1, len(middle))}
+    for i, h in np.ndindex(picked.shape[:2]):
+        for b in range(1, len(middle)):
+            lo, hi = middle[b - 1], middle[b]
+            before, after = codebook[picked[i, h, b - 1], lo:hi], codebook[picked[i, h, b], lo:hi]
+            got = made[i, h, lo:hi]
+            fits = [p for p in range(hi - lo + 1) if (got[:p] == before[:p]).all() and (got[p:] == after[p:]).all()]
+            assert fits, (i, h, b)  # a prefix from block b-1's haplotype, the rest from block b's
+            if picked[i, h, b - 1] != picked[i, h, b] and len(fits) == 1:
+                points[b].add(lo + fits[0])
+    edge = np.asarray(starts[1:-1])
+    spread = [b for b, p in points.items() if len(p) >= 3 and min(p) < edge[b - 1] < max(p)]
+    assert len(spread) >= len(points) // 2  # switch points on both sides of most block edges
+
+
+def test_switches_inside_blocks_give_the_same_forward_values_in_training_and_generation():
+    """The layer's training path (products, straight-through) and generation path (gathers) agree
+    for one-hot choices when they draw the same switch points."""
+    from ogan_vcf.model.networks import HaplotypeTemplates
+
+    rng = np.random.default_rng(3)
+    starts, k = [0, 4, 9, 13, 16], 6
+    layer = HaplotypeTemplates(starts, k, 16, switch_inside=True, seed=5)
+    layer.build((None, 2, 4, k))
+    layer.set_haplotypes(rng.integers(0, 2, size=(9, 16)).astype(np.int8), rng.integers(0, 9, size=k))
+    layer.set_switch_points(np.sort(rng.uniform(0, 1e5, 16)), np.array([False, True, False]))
+    choice = np.eye(k, dtype="float32")[rng.integers(0, k, size=(64, 2, 4))]
+    state = np.asarray(layer.seed_generator.state.value)
+    gathered = np.asarray(layer(choice, training=False))
+    layer.seed_generator.state.assign(state)
+    product = np.asarray(layer(choice, training=True))
+    np.testing.assert_allclose(gathered, product, rtol=1e-6, atol=1e-6)
+    assert not np.array_equal(gathered, np.asarray(layer(choice, training=False)))  # new switch points
+    after = np.asarray(layer.after_previous)
+    assert (after[2] == 2.0).all()  # block 2 starts a contig: its switch is at the edge
+
+
 def test_generation_traces_its_generator_once_for_every_batch_size():
     """Tracing the cpu preset's generator takes seconds per window: one trace serves every batch size."""
     from ogan_vcf.model.networks import _inference_function, build_generator, run_generator
@@ -404,6 +477,7 @@ def test_haplotype_start_switches_at_each_populations_own_rate(sim_cohort):
     often as its own rate sets (the per-population start of the cpu preset's membership budget)."""
     import keras
 
+    from ogan_vcf.model.networks import switch_middles
     from ogan_vcf.training import init_haplotypes
 
     preset, labels, starts, gan = _tiny_haplotype_gan(sim_cohort)
@@ -414,7 +488,7 @@ def test_haplotype_start_switches_at_each_populations_own_rate(sim_cohort):
     noise = np.random.default_rng(1).normal(size=(600, preset.noise_dim)).astype("float32")
     probe = keras.Model(gan.generator.inputs, gan.generator.get_layer("template_choice").output)
     picked = np.asarray(probe([noise, want])).argmax(axis=-1)  # (n, 2, blocks)
-    middle = (sim_cohort.variant_position[starts[:-1]] + sim_cohort.variant_position[starts[1:] - 1]) / 2
+    middle = sim_cohort.variant_position[switch_middles(starts)]  # a switch falls between blocks' middles
     stays = []
     for label, rate in enumerate(rates):
         own = picked[want == label]

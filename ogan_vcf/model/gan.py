@@ -55,6 +55,14 @@ class ConditionalGAN(keras.Model):
                     named[f"{model.name}.{kind}_{seen[kind]}.{i}"] = generator
         return named
 
+    def reseed(self, seed: int) -> None:
+        """Every seed state derived from ``seed``: generation's layer draws (the copying model's choices
+        and switch points) then follow its ``--seed``, not the stream the checkpoint stopped at."""
+        named = self.seed_generators()
+        for name, value in zip(sorted(named), np.random.SeedSequence(seed).generate_state(len(named))):
+            state = named[name].state
+            state.assign(np.array([value, 0]).astype(state.dtype))
+
     def save_own_variables(self, store):
         """Keras saves the parts' weights and the optimizers; the GAN adds every seed state, by name."""
         for name, generator in self.seed_generators().items():

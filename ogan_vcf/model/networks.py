@@ -11,8 +11,8 @@ padded length: a multiple of 4 (paper) or of the critic's two strided stages (te
 - "haplotypes" (the cpu preset on phased data): a copying model. Each population owns a
   codebook of whole training haplotypes; each of a genome's two haplotypes picks a codebook
   haplotype block by block, and the choice at block b adds a learned bonus to staying on the
-  haplotype chosen at b-1 (a Markov chain: Li & Stephens copying with switch points at the
-  block edges, learned switch rates). The codebook is fixed: every block is a real haplotype.
+  haplotype chosen at b-1 (a Markov chain: Li & Stephens copying with learned switch rates; a
+  switch falls anywhere between the two blocks' middles, or at the block edge in older models). The codebook is fixed: every block is a real haplotype.
   Both template critics read non-overlapping patches (conv with stride = kernel), then a
   second strided conv, and are conditioned by projection (Miyato & Koyama 2018).
 """
@@ -182,25 +182,52 @@ class HaplotypeTemplates(layers.Layer):
     ``templates`` (blocks, K, longest block) holds ALT logits of each codebook haplotype's
     block; a genome's two haplotypes are independent given their choices, so the logit of
     class (a0, a1) is log p(a0) + log p(a1). Fixed (not trained): the codebook is data.
+
+    ``switch_inside``: a haplotype that changes codebook haplotype between blocks b-1 and b does so
+    at a point drawn uniformly (in cM) between the two blocks' middle SNPs, not at the block edge, as
+    a mosaic's switch points fall anywhere. ``after_previous`` / ``before_next`` (blocks, longest;
+    fixed, set by ``set_switch_points``) hold each SNP's place in its edge interval. The forward
+    values are exact; the straight-through gradient is that of the block-edge layout.
     """
 
-    def __init__(self, starts, n_templates: int, length: int, **kwargs):
+    def __init__(self, starts, n_templates: int, length: int, switch_inside: bool = False,
+                 seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.starts = [int(x) for x in starts]
-        self.n_templates, self.length = n_templates, length
+        self.n_templates, self.length, self.switch_inside = n_templates, length, bool(switch_inside)
         self.longest, self.index = _block_index(self.starts)
+        if self.switch_inside:
+            self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape):
-        shape = (len(self.starts) - 1, self.n_templates, self.longest)
+        n_blocks = len(self.starts) - 1
+        shape = (n_blocks, self.n_templates, self.longest)
         self.templates = self.add_weight(shape=shape, initializer="zeros", name="templates", trainable=False)
+        if self.switch_inside:  # until set: every switch at the block edge
+            self.after_previous = self.add_weight(shape=(n_blocks, self.longest), name="after_previous",
+                                                  initializer=keras.initializers.Constant(2.0), trainable=False)
+            self.before_next = self.add_weight(shape=(n_blocks, self.longest), name="before_next",
+                                               initializer=keras.initializers.Constant(-1.0), trainable=False)
 
     def call(self, choice, training=None):
         n_blocks = len(self.starts) - 1
+        flat = ops.reshape(self.templates, (n_blocks * self.n_templates, self.longest))
+        block_rows = ops.arange(n_blocks, dtype="int32") * self.n_templates
+        rows = ops.cast(ops.argmax(choice, axis=-1), "int32")  # (batch, 2, blocks); choices are one-hot forward
         if training:  # straight-through choices: the product carries their gradients
             t = ops.einsum("bhnk,nko->bhno", ops.cast(choice, self.templates.dtype), self.templates)
         else:  # the choices are one-hot: gather the chosen haplotypes' blocks (same values, ~K x less work)
-            rows = ops.argmax(choice, axis=-1) + ops.arange(n_blocks, dtype="int32") * self.n_templates
-            t = ops.take(ops.reshape(self.templates, (n_blocks * self.n_templates, self.longest)), rows, axis=0)
+            t = ops.take(flat, rows + block_rows, axis=0)
+        if self.switch_inside and n_blocks > 1:
+            previous = ops.concatenate([rows[:, :, :1], rows[:, :, :-1]], axis=2)
+            following = ops.concatenate([rows[:, :, 1:], rows[:, :, -1:]], axis=2)
+            at = keras.random.uniform(ops.shape(rows), dtype="float32", seed=self.seed_generator)  # edge b: at[..., b]
+            at_next = ops.concatenate([at[:, :, 1:], ops.ones_like(at[:, :, :1])], axis=2)
+            use_previous = self.after_previous[None, None] < at[..., None]
+            use_next = self.before_next[None, None] >= at_next[..., None]
+            mixed = ops.where(use_previous, ops.take(flat, previous + block_rows, axis=0),
+                              ops.where(use_next, ops.take(flat, following + block_rows, axis=0), t))
+            t = t + ops.stop_gradient(mixed - t) if training else mixed
         t = ops.take(ops.reshape(t, (-1, 2, n_blocks * self.longest)), self.index, axis=2)
         one, zero = ops.log_sigmoid(t), ops.log_sigmoid(-t)  # (batch, 2, V)
         x = ops.stack([zero[:, 0] + zero[:, 1], zero[:, 0] + one[:, 1], one[:, 0] + zero[:, 1],
@@ -214,8 +241,45 @@ class HaplotypeTemplates(layers.Layer):
             table[b, :, : z - a] = (2.0 * alleles[rows, a:z] - 1.0) * sharpness
         self.templates.assign(table)
 
+    def set_switch_points(self, position: np.ndarray, new_contig: np.ndarray) -> None:
+        """Where a switch between blocks may fall: ``position`` (V, float; cM or bp at a fixed rate) of
+        every SNP, ``new_contig`` (blocks - 1, bool) the edges where a contig starts (switch at the
+        edge). Edge b spans ``switch_middles``' SNPs b-1 to b; a SNP's value is its place in it (0-1)."""
+        if not self.switch_inside:
+            return
+        middle = switch_middles(self.starts)
+        after = np.full((len(self.starts) - 1, self.longest), 2.0, dtype="float32")  # 2: never the previous
+        before = np.full_like(after, -1.0)  # -1: never the next
+        for b, (a, z) in enumerate(zip(self.starts[:-1], self.starts[1:])):
+            here = np.asarray(position[a:z], dtype=np.float64)
+            if b > 0 and not new_contig[b - 1]:  # first half: on edge b's interval
+                lo, hi = position[middle[b - 1]], position[middle[b]]
+                part = slice(0, middle[b] - a)
+                after[b, part] = _place(here[part], lo, hi)
+            if b < len(self.starts) - 2 and not new_contig[b]:  # second half: on edge b+1's interval
+                lo, hi = position[middle[b]], position[middle[b + 1]]
+                part = slice(middle[b] - a, z - a)
+                before[b, part] = _place(here[part], lo, hi)
+        self.after_previous.assign(after)
+        self.before_next.assign(before)
+
     def get_config(self):
-        return {**super().get_config(), "starts": self.starts, "n_templates": self.n_templates, "length": self.length}
+        return {**super().get_config(), "starts": self.starts, "n_templates": self.n_templates, "length": self.length,
+                "switch_inside": self.switch_inside}
+
+
+def switch_middles(starts) -> np.ndarray:
+    """The SNP at the middle of each block (int, blocks): a copying switch between blocks b-1 and b
+    falls between the middles of the two (``HaplotypeTemplates`` with ``switch_inside``)."""
+    starts = np.asarray(starts)
+    return starts[:-1] + np.diff(starts) // 2
+
+
+def _place(position: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Each position's place in [lo, hi) as a fraction (0.5 throughout when the interval has no length)."""
+    if hi <= lo:
+        return np.full(len(position), 0.5)
+    return np.clip((position - lo) / (hi - lo), 0.0, 1.0)
 
 
 def build_generator(preset: Preset, n_snps: int, n_labels: int, n_classes: int, *, starts=None,
@@ -234,7 +298,7 @@ def build_generator(preset: Preset, n_snps: int, n_labels: int, n_classes: int, 
         prior = layers.Reshape((1, blocks, preset.templates))(prior)  # both haplotypes share it
         choice = MarkovChoice(blocks, preset.templates, preset.temperature, seed, name="template_choice")(
             layers.Add()([x, prior]))
-        logits = HaplotypeTemplates(starts, preset.templates, length, name="logits")(choice)
+        logits = HaplotypeTemplates(starts, preset.templates, length, preset.switch_inside, seed, name="logits")(choice)
         return keras.Model([noise, label], logits, name="generator")
     if preset.architecture == "templates":
         blocks = len(starts) - 1
