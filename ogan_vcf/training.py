@@ -28,7 +28,7 @@ from .cohort import Cohort, software_versions
 from .errors import InputError
 from .hybridizer import BlockSpec
 from .model.encoding import dosage, draw_classes, encode, n_classes
-from .model.presets import Preset, make_preset, preset_from_dict
+from .model.presets import UNPHASED_TEMPLATES, Preset, make_preset, preset_from_dict
 from .model.store import (MODEL_FORMAT, build_gan, has_checkpoint, load_checkpoint, read_config,
                           link_checkpoint, save_checkpoint, write_config)
 
@@ -172,7 +172,8 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str | None 
     phase = cohort.phase_state  # of the called calls: a missing call has no phase
     phased = phase == "phased"
     if chosen.architecture == "haplotypes" and not phased:  # copying haplotypes needs phase: genotype blocks
-        chosen = replace(chosen, architecture="templates", codebook="shared")
+        chosen = replace(chosen, architecture="templates", codebook="shared",
+                         templates=min(chosen.templates, UNPHASED_TEMPLATES))
     real_classes = encode(cohort.genotypes, phased, source=str(input))  # refuses missing calls first
     if phase == "partly":
         raise InputError(f"{input}: partly phased; phase every call (e.g. Beagle) or none before training")
@@ -186,6 +187,11 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str | None 
     labels_names = list(cohort.samples.population_counts())
     classes = encode(data.genotypes, phased)
     labels = np.array([labels_names.index(p) for p in data.samples.populations], dtype=np.int32)
+    if not resume and chosen.architecture == "haplotypes" and chosen.codebook == "real":
+        # a codebook of every distinct real haplotype, up to ``templates`` (then each population's fair share)
+        counts = distinct_haplotype_counts(data.genotypes, labels, len(labels_names),
+                                           np.isin(data.samples.ids, cohort.samples.ids))
+        chosen = replace(chosen, templates=int(max(len(labels_names), min(chosen.templates, counts.sum()))))
     if not resume:
         config = _new_config(cohort, model, chosen, labels_names, phased, seed, data, jit_compile)
         config.update(mixed_precision=mixed, hybridizer_blocks=(blocks or BlockSpec()).describe(),
@@ -208,12 +214,15 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str | None 
     elif chosen.architecture == "haplotypes":
         from .hybridizer.blocks import read_genetic_map
         from .hybridizer.mosaic import genetic_positions
+        from .model.networks import switch_middles
 
         genetic_map = read_genetic_map(blocks.genetic_map) if blocks and blocks.genetic_map else None
         cm = genetic_positions(data.variant_contig, data.variant_position, data.contig_id, genetic_map)
         rates = None
         if chosen.membership_budget:
-            rates, config["switch_rates"] = population_switch_rates(cohort, cm, chosen.membership_budget, seed)
+            middles = switch_middles(config["network_blocks"]) if chosen.switch_inside else None
+            rates, config["switch_rates"] = population_switch_rates(cohort, cm, chosen.membership_budget, seed,
+                                                                    middles)
             write_config(model_dir, config)
         init_haplotypes(gan.generator, data.genotypes, labels, len(labels_names), chosen.templates, seed,
                         chosen.codebook, data.variant_contig, cm * 1e6,  # bp at 1 cM per Mb
@@ -358,20 +367,61 @@ def _plan_run(cohort_path: Path, input, label_column, blocks, window_snps, overl
         return windows, f.samples, f.contig_id, f.contig_length, f.n_unphased_calls == 0, f.n_variants
 
 
+CODEBOOKS = ("shared", "per_population", "real")
+
+
 def template_owners(k: int, counts: np.ndarray, codebook: str) -> np.ndarray:
     """Which population each of the ``k`` templates starts from: shares proportional to the
-    training counts ("shared", largest remainder, at least one each) or equal ("per_population")."""
+    training counts ("shared", largest remainder, at least one each), equal ("per_population"),
+    or ("real") each population as many as it has (``counts``: its distinct real haplotypes) where
+    they fit, the rest shared equally among the populations that have more (``water_fill``)."""
     counts = np.asarray(counts, dtype=np.float64)
     if k < len(counts):
         raise InputError(f"{k} templates cannot cover {len(counts)} populations; use a preset with more templates")
     if codebook == "per_population":
         return np.arange(k) % len(counts)
+    if codebook == "real":
+        return np.repeat(np.arange(len(counts)), water_fill(k, counts.astype(np.int64)))
     if codebook != "shared":
-        raise InputError(f"codebook must be 'shared' or 'per_population', got {codebook!r}")
+        raise InputError(f"codebook must be one of {', '.join(CODEBOOKS)}, got {codebook!r}")
     quota = 1 + (k - len(counts)) * counts / counts.sum()
     share = np.floor(quota).astype(np.int64)
     share[np.argsort(share - quota, kind="stable")[: k - share.sum()]] += 1
     return np.repeat(np.arange(len(counts)), share)
+
+
+def water_fill(k: int, counts: np.ndarray) -> np.ndarray:
+    """Shares (int, summing to ``k``) of ``k`` slots: min(count, level) each, the level as high as ``k``
+    allows (at least one each; the slots left over by a level between two integers go to the
+    populations with the most). Past sum(counts), the extra slots follow the counts' proportions."""
+    counts = np.maximum(np.asarray(counts, dtype=np.int64), 1)
+    if k >= counts.sum():
+        extra = k - counts.sum()
+        quota = extra * counts / counts.sum()
+        share = np.floor(quota).astype(np.int64)
+        share[np.argsort(share - quota, kind="stable")[: extra - share.sum()]] += 1
+        return counts + share
+    level = 1
+    while np.minimum(counts, level + 1).sum() <= k:  # the highest whole level that fits
+        level += 1
+    share = np.minimum(counts, level)
+    left = k - share.sum()
+    share[np.argsort(-counts * (counts > level), kind="stable")[:left]] += 1  # above the level: one more each
+    return share
+
+
+def distinct_haplotype_counts(genotypes: np.ndarray, labels: np.ndarray, n_labels: int,
+                              real: np.ndarray | None = None) -> np.ndarray:
+    """Per label, how many distinct haplotypes its real training genomes carry (all its genomes where it
+    has no real one: PPO trains on offspring only): the "real" codebook's counts (``template_owners``)."""
+    real = np.ones(len(labels), dtype=bool) if real is None else np.asarray(real, dtype=bool)
+    out = np.zeros(n_labels, dtype=np.int64)
+    for label in range(n_labels):
+        own = labels == label
+        use = own & real if (own & real).any() else own
+        alleles = genotypes[:, use].transpose(1, 2, 0).reshape(-1, genotypes.shape[0])
+        out[label] = len(np.unique(alleles, axis=0)) if len(alleles) else 0
+    return out
 
 
 def init_templates(generator, classes: np.ndarray, labels: np.ndarray, n_labels: int, k: int, seed: int,
@@ -398,22 +448,28 @@ def _own_population_prior(generator, owner: np.ndarray, n_labels: int, n_blocks:
     generator.get_layer("template_prior").embeddings.assign(np.tile(table, (1, n_blocks)))
 
 
-def population_switch_rates(cohort, position_cm: np.ndarray, budget: float, seed: int) -> tuple[dict, dict]:
+def population_switch_rates(cohort, position_cm: np.ndarray, budget: float, seed: int,
+                            middles: np.ndarray | None = None) -> tuple[dict, dict]:
     """Each population's mosaic switch rate chosen to a membership ``budget`` on its real training
     genomes (``hybridizer.calibrate``), for as many synthetic genomes as the largest population has
-    (what ``ogan generate`` and the pipeline release by default): (population -> rate, the record)."""
+    (what ``ogan generate`` and the pipeline release by default): (population -> rate, the record).
+    ``middles`` (the network blocks' middle SNPs): audit the copying generator's own switch process,
+    at most one switch between consecutive middles, instead of the mosaic's Poisson switches."""
     from .hybridizer import DEFAULT_GENERATIONS
     from .hybridizer.calibrate import calibrate_generations
 
+    from .hybridizer.mosaic import switch_intervals
+
     counts = cohort.samples.population_counts()
     largest = max(counts.values())
+    intervals = None if middles is None else switch_intervals(middles, position_cm, cohort.variant_contig)
     rates, record = {}, {}
     for pop, n in counts.items():
         members = np.ascontiguousarray(cohort.genotypes[:, cohort.samples.populations == pop])
         found = calibrate_generations(members, position_cm, cohort.variant_contig, budget=budget,
-                                      per_member=largest / n, seed=seed)
+                                      per_member=largest / n, seed=seed, intervals=intervals)
         rates[pop] = found.generations or DEFAULT_GENERATIONS
-        record[pop] = found.to_dict()
+        record[pop] = {**found.to_dict(), "switches": "mosaic" if middles is None else "between block middles"}
     return rates, record
 
 
@@ -435,7 +491,9 @@ def init_haplotypes(generator, genotypes: np.ndarray, labels: np.ndarray, n_labe
     generations = np.broadcast_to(np.asarray(DEFAULT_GENERATIONS if generations is None else generations,
                                              dtype=np.float64), (n_labels,))
     rng = np.random.default_rng(seed)
-    owner = template_owners(k, np.bincount(labels, minlength=n_labels), codebook)
+    counts = (distinct_haplotype_counts(genotypes, labels, n_labels, real) if codebook == "real"
+              else np.bincount(labels, minlength=n_labels))
+    owner = template_owners(k, counts, codebook)
     alleles = np.ascontiguousarray(genotypes.transpose(1, 2, 0).reshape(-1, genotypes.shape[0]))  # (2S, V)
     haplotype_label = np.repeat(labels, 2)
     haplotype_real = np.repeat(np.ones(len(labels), dtype=bool) if real is None else np.asarray(real, bool), 2)

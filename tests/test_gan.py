@@ -351,6 +351,55 @@ def test_haplotype_codebook_takes_real_haplotypes_before_offspring(sim_cohort):
     assert sum(from_real) >= len(np.unique(real_afr, axis=0))  # every distinct real AFR haplotype is in it
 
 
+def test_water_fill_keeps_every_small_population_whole():
+    """The "real" codebook's shares: a population keeps all its haplotypes while they fit under the
+    level; larger ones share what is left equally; past the total, the extra follows the counts."""
+    from ogan_vcf.training import template_owners, water_fill
+
+    counts = np.array([200, 1000, 200, 200, 1000])
+    assert water_fill(1000, counts).tolist() == [200] * 5
+    assert water_fill(2000, counts).tolist() == [200, 700, 200, 200, 700]
+    assert water_fill(2600, counts).tolist() == counts.tolist()
+    assert water_fill(2001, counts).tolist() in ([200, 701, 200, 200, 700], [200, 700, 200, 200, 701])
+    assert water_fill(999, counts).sum() == 999 and water_fill(999, counts).min() >= 199
+    big = water_fill(3000, counts)
+    assert big.sum() == 3000 and (big >= counts).all()
+    assert water_fill(3, np.array([0, 5, 9])).tolist() == [1, 1, 1]  # one each at least
+    assert np.bincount(template_owners(2000, counts, "real")).tolist() == [200, 700, 200, 200, 700]
+
+
+def test_the_real_codebook_holds_every_distinct_real_haplotype(tmp_path, sim_files, sim_cohort):
+    """codebook "real" (the cpu preset): the codebook is as large as the real haplotypes are (under the
+    cap), and every one of them is in it, while the offspring that balance the populations are not."""
+    from ogan_vcf.cohort import write_cohort
+    from ogan_vcf.model.presets import preset_from_dict
+    from ogan_vcf.model.store import build_gan, load_checkpoint
+    from ogan_vcf.training import template_owners, train
+
+    small = sim_cohort.take_samples(list(range(0, 20, 4)) + list(range(20, 60)))  # AFR: 5 real genomes
+    path = tmp_path / "small.h5"
+    write_cohort(path, small)
+    train(path, tmp_path / "model", preset="tiny", seed=4,
+          overrides={**TINY, "codebook": "real", "templates": 10_000})
+    config = json.loads((tmp_path / "model" / "config.json").read_text())
+    haplotypes = [np.unique(small.genotypes[:, small.samples.populations == p].transpose(1, 2, 0)
+                            .reshape(-1, small.n_variants), axis=0).astype(bool) for p in config["labels"]]
+    k = config["preset"]["templates"]
+    assert k == sum(len(h) for h in haplotypes) < 10_000
+    gan = build_gan(config, preset_from_dict(config["preset"]), training=False)
+    load_checkpoint(gan, tmp_path / "model", "last", training=False)
+    layer = gan.generator.get_layer("logits")
+    table = np.asarray(layer.templates)
+    starts = layer.starts
+    codebook = np.concatenate([table[b, :, :z - a] for b, (a, z) in enumerate(zip(starts[:-1], starts[1:]))],
+                              axis=1) > 0
+    owner = template_owners(k, np.array([len(h) for h in haplotypes]), "real")
+    for label, own in enumerate(haplotypes):  # exactly the population's distinct real haplotypes
+        rows = codebook[owner == label]
+        assert len(rows) == len(own)
+        np.testing.assert_array_equal(np.unique(rows, axis=0), own)
+
+
 def test_low_rank_choice_starts_at_zero_learns_and_is_far_smaller():
     """The factorised choice layer: zero logits before training (prior and stay bonus decide step 0),
     gradients reach both factors after a step, and its weights are a small part of the dense layer's."""
@@ -503,14 +552,16 @@ def test_a_membership_budget_sets_and_records_each_populations_start(tmp_path, s
     """With ``membership_budget`` (the cpu preset's field) training chooses each population's start
     rate on its own genomes, records the audit in config.json and reports the rates."""
     from ogan_vcf.hybridizer.mosaic import genetic_positions
+    from ogan_vcf.model.networks import switch_middles
     from ogan_vcf.training import population_switch_rates, train
 
     summary = train(sim_files["vcf_gz"], tmp_path / "model", panel=sim_files["panel"], preset="tiny", seed=7,
                     overrides={**TINY, "membership_budget": 0.7})
     config = json.loads((tmp_path / "model" / "config.json").read_text())
     cm = genetic_positions(sim_cohort.variant_contig, sim_cohort.variant_position, sim_cohort.contig_id)
-    rates, record = population_switch_rates(sim_cohort, cm, 0.7, 7)
-    assert config["switch_rates"] == json.loads(json.dumps(record))
+    rates, record = population_switch_rates(sim_cohort, cm, 0.7, 7, switch_middles(config["network_blocks"]))
+    assert config["switch_rates"] == json.loads(json.dumps(record))  # the generator's own switch process
+    assert {r["switches"] for r in record.values()} == {"between block middles"}
     assert summary.switch_rates == rates and set(rates) == {"AFR", "EUR", "EAS"}
     for pop, found in record.items():
         assert found["budget"] == 0.7 and found["members"] == 20

@@ -5,7 +5,7 @@ import pytest
 
 from ogan_vcf.errors import InputError
 from ogan_vcf.hybridizer import BlockSpec, hybridize
-from ogan_vcf.hybridizer.mosaic import draw_segments, genetic_positions
+from ogan_vcf.hybridizer.mosaic import draw_segments, genetic_positions, switch_intervals
 
 
 def segments_of(seg_ptr, seg_start, seg_stop, seg_source, h):
@@ -38,6 +38,36 @@ def test_switch_counts_follow_the_genetic_distance():
     assert switches.var() == pytest.approx(50 * 0.09, rel=0.1)  # Poisson (distinct sources: no lost switch)
     inner = start[start > 0]
     assert (inner >= 500).mean() == pytest.approx(7.95 / 9, abs=0.02)
+
+
+def test_interval_switches_fall_inside_their_intervals_at_most_once_each():
+    """The copying generator's process: at most one switch per interval between block middles, with
+    probability 1 - exp(-g x length), uniform inside it; none across a contig edge (a fresh draw there)."""
+    rng = np.random.default_rng(3)
+    contig = np.repeat([0, 1], [600, 400]).astype(np.int32)
+    cm = np.concatenate([np.linspace(0, 3, 600), np.linspace(0, 2, 400)])
+    middles = np.array([50, 150, 300, 450, 550, 700, 900])  # the interval 550-700 crosses the contig edge
+    intervals = switch_intervals(middles, cm, contig)
+    assert intervals[0].tolist() == [0, 0, 0, 0, 1]
+    generations = 150.0
+    seg_ptr, start, _, _ = draw_segments(rng, cm, contig, n_haplotypes=3000, n_sources=40, generations=generations,
+                                         intervals=intervals)
+    switch_at = [start[seg_ptr[h] + 1:seg_ptr[h + 1]] for h in range(3000)]
+    switch_at = [a[a != 600] for a in switch_at]  # the contig start is not a switch
+    bounds = list(zip(middles[:-1], middles[1:]))
+    bounds.remove((550, 700))
+    for (lo, hi), length in zip(bounds, intervals[2] - intervals[1]):
+        hits = np.array([((a > lo) & (a <= hi)).sum() for a in switch_at])
+        assert hits.max() <= 1
+        assert hits.mean() == pytest.approx(1 - np.exp(-generations * length / 100), abs=0.03)
+        if lo == 50:  # uniform inside: the two halves of the first interval get about as many
+            points = np.concatenate([a[(a > lo) & (a <= hi)] for a in switch_at])
+            assert abs((points <= 100).mean() - 0.5) < 0.05
+    everywhere = np.concatenate(switch_at)
+    inside = np.zeros(len(everywhere), dtype=bool)
+    for lo, hi in bounds:
+        inside |= (everywhere > lo) & (everywhere <= hi)
+    assert inside.all()  # no switch outside the intervals (before the first middle, across the edge...)
 
 
 def greedy_pieces(haplotype, parents):

@@ -64,14 +64,17 @@ class Calibration:
 
 def calibrate_generations(genotypes: np.ndarray, position_cm: np.ndarray, variant_contig: np.ndarray, *,
                           budget: float = DEFAULT_BUDGET, per_member: float = 1.0, seed: int = 0,
-                          grid: tuple[float, ...] = GRID, folds: int = FOLDS, repeats: int = REPEATS
-                          ) -> Calibration:
+                          grid: tuple[float, ...] = GRID, folds: int = FOLDS, repeats: int = REPEATS,
+                          intervals=None) -> Calibration:
     """The fewest switches per Morgan in ``grid`` whose internal membership AUC, measured at every rate
     of the grid and made non-increasing in the rate (``decreasing_fit``), is <= ``budget``.
 
     genotypes : int8 (V, n, 2) phased members of one population (-1 missing is compared as in the report).
     per_member : synthetic genomes to be released per member (the pipeline releases as many per
         population as the largest has: largest / n).
+    intervals : the switch process to audit (``mosaic.draw_segments``): None, the mosaic hybridizer's;
+        the copying generator's intervals between block middles (``mosaic.switch_intervals``), whose
+        at most one switch per interval leaks less at a given rate than as many Poisson switches.
     """
     n = genotypes.shape[1]
     if n < MIN_MEMBERS:
@@ -84,7 +87,8 @@ def calibrate_generations(genotypes: np.ndarray, position_cm: np.ndarray, varian
                np.random.SeedSequence([seed, r, 1]).spawn(folds)) for r in range(repeats)]
     dosage = _dosage(genotypes)
     grid = tuple(sorted(float(g) for g in grid))
-    measured = {g: internal_membership_auc(genotypes, dosage, position_cm, variant_contig, g, splits, per_member)
+    measured = {g: internal_membership_auc(genotypes, dosage, position_cm, variant_contig, g, splits, per_member,
+                                           intervals)
                 for g in grid}
     fitted = dict(zip(grid, decreasing_fit(np.array(list(measured.values())))))
     within = [g for g in grid if fitted[g] <= budget]
@@ -101,8 +105,8 @@ def decreasing_fit(values: np.ndarray) -> np.ndarray:
 
 
 def internal_membership_auc(genotypes: np.ndarray, dosage: np.ndarray, position_cm: np.ndarray,
-                            variant_contig: np.ndarray, generations: float, splits: list, per_member: float
-                            ) -> float:
+                            variant_contig: np.ndarray, generations: float, splits: list, per_member: float,
+                            intervals=None) -> float:
     """Nearest-synthetic AUC of sources against left-out members, pooled over folds and splits.
 
     splits : (fold of each member, one SeedSequence per fold) pairs. For each fold the other members
@@ -121,7 +125,8 @@ def internal_membership_auc(genotypes: np.ndarray, dosage: np.ndarray, position_
             scored = rng.choice(sources, size=min(len(sources), SCORED_PER_OUTSIDER * len(outsiders)), replace=False)
             n_synthetic = max(1, int(round(per_member * len(sources))))
             released = _dosage(mosaic_genomes(genotypes[:, sources], position_cm, variant_contig,
-                                              n_genomes=n_synthetic, generations=generations, rng=rng))
+                                              n_genomes=n_synthetic, generations=generations, rng=rng,
+                                              intervals=intervals))
             member_scores.append(-nearest_distances(dosage[scored], released))
             outsider_scores.append(-nearest_distances(dosage[outsiders], released))
     value = auc(np.concatenate(member_scores), np.concatenate(outsider_scores))

@@ -57,12 +57,17 @@ def parse_generations(text: str | None):
 
 
 def draw_segments(rng: np.random.Generator, position_cm: np.ndarray, variant_contig: np.ndarray, *,
-                  n_haplotypes: int, n_sources: int, generations: float):
+                  n_haplotypes: int, n_sources: int, generations: float, intervals=None):
     """Segments of ``n_haplotypes`` mosaic haplotypes over ``n_sources`` source haplotypes.
 
     Returns (seg_ptr int64 (H+1,), seg_start int64 (S,), seg_stop int64 (S,), seg_source int32 (S,)),
     segments sorted by haplotype then start: what ``kernels.copy_segments`` takes. A contig
     start opens a segment on a fresh random source; a switch moves to a different source.
+
+    intervals : None, switches are a Poisson process along each contig (the mosaic hybridizer); or
+        (contig index (m,), lo cM (m,), hi cM (m,)): at most one switch per interval, with probability
+        1 - exp(-generations x length), at a uniform point inside (the copying generator's start,
+        whose switches fall between its blocks' middle SNPs: ``switch_intervals``).
     """
     if n_sources < 2:
         raise InputError(f"mosaic haplotypes need at least 2 source haplotypes, got {n_sources}")
@@ -73,13 +78,21 @@ def draw_segments(rng: np.random.Generator, position_cm: np.ndarray, variant_con
         owners.append(hap)
         starts.append(np.full(n_haplotypes, start, dtype=np.int64))
         fresh.append(np.ones(n_haplotypes, dtype=bool))
-        morgans = (cm[-1] - cm[0]) / 100.0
-        if morgans <= 0:
-            continue
-        counts = rng.poisson(generations * morgans, size=n_haplotypes)
-        points = rng.uniform(cm[0], cm[-1], size=int(counts.sum()))
+        if intervals is None:
+            morgans = (cm[-1] - cm[0]) / 100.0
+            if morgans <= 0:
+                continue
+            counts = rng.poisson(generations * morgans, size=n_haplotypes)
+            points = rng.uniform(cm[0], cm[-1], size=int(counts.sum()))
+            switching = np.repeat(hap, counts)
+        else:
+            here = np.asarray(intervals[0]) == variant_contig[start]
+            lo, hi = np.asarray(intervals[1])[here], np.asarray(intervals[2])[here]
+            chance = 1.0 - np.exp(-generations * np.maximum(hi - lo, 0.0) / 100.0)
+            switching, which = np.nonzero(rng.random((n_haplotypes, len(lo))) < chance)
+            points = rng.uniform(lo[which], hi[which])
         at = start + np.searchsorted(cm, points, side="right")  # the first variant past the switch
-        owners.append(np.repeat(hap, counts))
+        owners.append(switching.astype(np.int64))
         starts.append(at.astype(np.int64))
         fresh.append(np.zeros(len(at), dtype=bool))
     owner, seg_start, is_fresh = (np.concatenate(x) for x in (owners, starts, fresh))
@@ -101,15 +114,26 @@ def draw_segments(rng: np.random.Generator, position_cm: np.ndarray, variant_con
     return seg_ptr, seg_start, seg_stop, seg_source
 
 
+def switch_intervals(middles: np.ndarray, position_cm: np.ndarray, variant_contig: np.ndarray):
+    """``draw_segments``' intervals between consecutive block middles (SNP indices, int (B,)) on one
+    contig: (contig index, lo cM, hi cM); a contig's first block starts with a fresh draw instead."""
+    middles = np.asarray(middles, dtype=np.int64)
+    lo, hi = middles[:-1], middles[1:]
+    same = variant_contig[lo] == variant_contig[hi]
+    lo, hi = lo[same], hi[same]
+    return variant_contig[lo], position_cm[lo], position_cm[hi]
+
+
 def mosaic_genomes(genotypes: np.ndarray, position_cm: np.ndarray, variant_contig: np.ndarray, *,
-                   n_genomes: int, generations: float, rng: np.random.Generator) -> np.ndarray:
-    """int8 (V, n_genomes, 2) phased mosaic offspring of the members in ``genotypes`` (int8 (V, n, 2))."""
+                   n_genomes: int, generations: float, rng: np.random.Generator, intervals=None) -> np.ndarray:
+    """int8 (V, n_genomes, 2) phased mosaic offspring of the members in ``genotypes`` (int8 (V, n, 2));
+    ``intervals``: see ``draw_segments``."""
     from .kernels import copy_segments
 
     n_snps, n = genotypes.shape[:2]
     sources = np.ascontiguousarray(genotypes.reshape(n_snps, 2 * n))
     segments = draw_segments(rng, position_cm, variant_contig, n_haplotypes=2 * n_genomes,
-                             n_sources=2 * n, generations=generations)
+                             n_sources=2 * n, generations=generations, intervals=intervals)
     out = np.empty((n_snps, 2 * n_genomes), dtype=np.int8)
     copy_segments(sources, *segments, out)
     return out.reshape(n_snps, n_genomes, 2)

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from ..errors import InputError
 
 MODELS = ("offspring", "ppo", "pgcgan")
+UNPHASED_TEMPLATES = 1000  # at most this many genotype templates where phased data would copy haplotypes
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,10 @@ class Preset:
     critic_filters: tuple[int, int] = (32, 64)
     templates: int = 320
     # "shared": one codebook, each population's share proportional to its training genomes (one
-    # network whose capacity follows the data, as the paper's); "per_population": equal shares
+    # network whose capacity follows the data, as the paper's); "per_population": equal shares;
+    # "real" (copying model): every distinct real training haplotype of every population, the codebook
+    # as large as they are up to ``templates``; past it, each population keeps all of its own up to an
+    # equal share (water filling), so a minority's codebook never shrinks for a large population's
     codebook: str = "shared"
     # the template choice's last layer: dense (None or 0) or factorised at this rank (per-block template keys)
     choice_rank: int | None = None
@@ -79,7 +83,7 @@ PRESETS = {
     # phased data: the copying model ("haplotypes"); unphased data falls back to genotype "templates"
     "cpu": Preset("cpu", "haplotypes", noise_dim=64, label_dim=32, batch_size=64, epochs=8, lr=2e-4,
                   critic_lr=1e-4, clip=None, spectral_norm=True, output="gumbel", temperature=0.5, dropout=0.3,
-                  block_snps=200, templates=1000, codebook="shared", choice_rank=16,
+                  block_snps=200, templates=3000, codebook="real", choice_rank=16,
                   membership_budget=0.62, switch_inside=True),
     # the cpu preset's architecture in a size for tests
     "tiny": Preset("tiny", "haplotypes", noise_dim=8, label_dim=4, batch_size=8, epochs=2, lr=1e-3, critic_lr=1e-3,
