@@ -37,6 +37,20 @@ def hybridizer_only(train: Cohort, sizes: dict[str, int], *, blocks=None, seed: 
     return hybridize(train, sizes=sizes, mode="ppo", blocks=blocks, unit=unit, seed=seed, **auto)
 
 
+def recorded_budget(provenance: list[dict] | None) -> float | None:
+    """The membership budget the generator of a synthetic cohort started from: ``membership_budget`` of
+    its last ``generate`` provenance record (the cpu preset's 0.62), or None (none recorded, or invalid).
+    The report's hybridizer baseline is then chosen to the same budget, as the pipeline's is."""
+    for record in reversed(provenance or []):
+        if isinstance(record, dict) and record.get("command") == "generate":
+            value = (record.get("parameters") or {}).get("membership_budget")
+            try:
+                return value if value is not None and 0.5 < float(value) < 1.0 else None
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
 def heldout_half(heldout: Cohort, *, seed: int) -> Cohort:
     """A random half of each population's genomes in ``heldout`` (at least one), in cohort order.
 

@@ -127,7 +127,9 @@ def generate(model_dir, output, *, n: int | None = None, populations: list[str] 
     record = provenance_record("generate", {"model_dir": str(model_dir), "model": config["model"],
                                             "preset": config["preset"]["name"], "epoch": epoch,
                                             "checkpoint": checkpoint, "n": n, "sample": sample,
-                                            "hybridize_factor": hybridize_factor}, seed=seed)
+                                            "hybridize_factor": hybridize_factor,
+                                            "membership_budget": config["preset"].get("membership_budget")},
+                               seed=seed)
     paths = write_output(output, cohort, provenance=[record], show_progress=show_progress)
     return GenerateSummary(paths, cohort.samples.population_counts(), epoch, seed, hybridize_factor)
 
@@ -151,6 +153,7 @@ def _generate_windowed(model_dir, output: Path, *, n, populations, sample, hybri
     record = provenance_record("generate", {"model_dir": str(model_dir), "model": config["model"],
                                             "preset": config["preset"]["name"], "checkpoint": checkpoint, "n": n,
                                             "sample": sample, "hybridize_factor": hybridize_factor,
+                                            "membership_budget": config["preset"].get("membership_budget"),
                                             "windows": cores}, seed=seed)
     with Engine(workers, scheduler, synchronous) as engine:
         paths = synthesize_windowed(model_dir, output, n=n, populations=populations, sample=sample,

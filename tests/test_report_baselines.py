@@ -228,3 +228,31 @@ def test_cli_passes_the_baselines_choice(tmp_path, monkeypatch):
         r = _invoke(monkeypatch, "real.h5", "synth.h5", "-o", tmp_path, *flag)
         assert r.exit_code == 0, r.output
     assert calls == [None, True, False]
+
+
+def test_the_hybridizer_baseline_takes_the_generators_membership_budget(cohorts):
+    """A synthetic cohort whose ``generate`` record carries the cpu preset's membership budget gets a
+    hybridizer baseline whose switch rates are chosen to that budget (as the pipeline's is), said in a note;
+    without the record, the default rate and no note."""
+    from dataclasses import replace
+
+    from ogan_vcf.baselines import recorded_budget
+    from ogan_vcf.cohort import load
+    from ogan_vcf.hybridizer import hybridize
+    from ogan_vcf.reporting import compute_baselines
+
+    real, train = (load(p) for p in cohorts)
+    record = {"command": "generate", "parameters": {"membership_budget": 0.7}}
+    synthetic = replace(train, provenance=[{"command": "ingest", "parameters": {}}, record])
+    assert recorded_budget(synthetic.provenance) == 0.7
+    assert recorded_budget([{"command": "generate", "parameters": {"membership_budget": 2}}]) is None
+    assert recorded_budget([{"command": "generate", "parameters": {}}]) is None and recorded_budget(None) is None
+    _, notes = compute_baselines(real, synthetic, train, seed=1)
+    chosen = hybridize(train, sizes=train.samples.population_counts(), mode="ppo", unit="mosaic",
+                       generations="auto", budget=0.7, seed=1)
+    rates = {r.population: r.generations for r in chosen.populations}
+    want = ("hybridizer only (baseline): switch rates chosen to the generator's membership budget 0.7: "
+            + ", ".join(f"{p} {g:g}" for p, g in rates.items()) + " per Morgan")
+    assert want in notes
+    _, plain = compute_baselines(real, replace(train, provenance=[]), train, seed=1)
+    assert not any("membership budget" in n for n in plain)

@@ -12,7 +12,8 @@ padded length: a multiple of 4 (paper) or of the critic's two strided stages (te
   codebook of whole training haplotypes; each of a genome's two haplotypes picks a codebook
   haplotype block by block, and the choice at block b adds a learned bonus to staying on the
   haplotype chosen at b-1 (a Markov chain: Li & Stephens copying with learned switch rates; a
-  switch falls anywhere between the two blocks' middles, or at the block edge in older models). The codebook is fixed: every block is a real haplotype.
+  switch falls anywhere between the two blocks' middles, or at the block edge in older models).
+  The codebook is fixed: every stretch is a real haplotype's.
   Both template critics read non-overlapping patches (conv with stride = kernel), then a
   second strided conv, and are conditioned by projection (Miyato & Koyama 2018).
 """
@@ -298,7 +299,9 @@ def build_generator(preset: Preset, n_snps: int, n_labels: int, n_classes: int, 
         prior = layers.Reshape((1, blocks, preset.templates))(prior)  # both haplotypes share it
         choice = MarkovChoice(blocks, preset.templates, preset.temperature, seed, name="template_choice")(
             layers.Add()([x, prior]))
-        logits = HaplotypeTemplates(starts, preset.templates, length, preset.switch_inside, seed, name="logits")(choice)
+        switch_seed = None if seed is None else seed + 1  # its own stream, apart from the choices' draws
+        logits = HaplotypeTemplates(starts, preset.templates, length, preset.switch_inside, switch_seed,
+                                    name="logits")(choice)
         return keras.Model([noise, label], logits, name="generator")
     if preset.architecture == "templates":
         blocks = len(starts) - 1

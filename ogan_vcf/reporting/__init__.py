@@ -402,7 +402,8 @@ def compute_baselines(real, synthetic, train, *, ld_distance: int = 50_000, seed
     ``synthetic`` shares.
 
     - ``hybridizer``: PPO offspring of ``train``, as many per population as ``synthetic`` has (LD-aware
-      blocks); skipped, with a note naming the reason, when the hybridizer refuses. Past
+      blocks; mosaic switch rates chosen to the membership budget ``synthetic``'s generator recorded,
+      ``baselines.recorded_budget``, as the pipeline's baseline; else the default rate); skipped, with a note naming the reason, when the hybridizer refuses. Past
       ``LIMITS["genome_sites"]`` shared sites it is made piece by piece (``_hybridize_in_pieces``);
     - ``heldout``: half of each population's real genomes that are not in ``train`` (the other half
       stays the audit's held-out yardstick); skipped when every real genome is in ``train``.
@@ -414,9 +415,10 @@ def compute_baselines(real, synthetic, train, *, ld_distance: int = 50_000, seed
     import contextlib
     import tempfile
 
-    from ..baselines import ROW_LABELS, heldout_half, heldout_rows, hybridizer_only
+    from ..baselines import ROW_LABELS, heldout_half, heldout_rows, hybridizer_only, recorded_budget
 
     real, synthetic, train = as_store(real), as_store(synthetic), as_store(train)
+    budget = recorded_budget(synthetic.provenance)
     all_limits = {**m.LIMITS, **(limits or {})}
     shared = match_sites(real, synthetic).a
     notes: list[str] = []
@@ -436,11 +438,15 @@ def compute_baselines(real, synthetic, train, *, ld_distance: int = 50_000, seed
                 tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ogan-baseline-")))
                 sets["hybridizer"], more = _hybridize_in_pieces(real, train, shared, sizes, seed=seed,
                                                                 piece=all_limits["genome_sites"],
-                                                                path=tmp / "hybridizer.h5")
+                                                                path=tmp / "hybridizer.h5", budget=budget)
                 stack.callback(sets["hybridizer"].source.close)
             else:
-                hybrid = hybridizer_only(train.load(), sizes, seed=seed)
+                hybrid = hybridizer_only(train.load(), sizes, seed=seed, membership_budget=budget)
                 sets["hybridizer"], more = _on_sites(real, hybrid.cohort, shared), hybrid.notes
+                rates = {r.population: r.generations for r in hybrid.populations if r.generations}
+                if budget is not None and rates:
+                    more = [*more, f"switch rates chosen to the generator's membership budget {budget:g}: "
+                            + ", ".join(f"{p} {g:g}" for p, g in rates.items()) + " per Morgan"]
             notes += [f"{label}: {n}" for n in more]
         except InputError as e:
             notes.append(f"{label}: skipped ({e})")
@@ -469,7 +475,7 @@ def _on_sites(real, cohort, shared: np.ndarray):
 
 
 def _hybridize_in_pieces(real: Store, train: Store, shared: np.ndarray, sizes: dict[str, int], *, seed: int,
-                         piece: int, path: Path) -> tuple[Store, list[str]]:
+                         piece: int, path: Path, budget: float | None = None) -> tuple[Store, list[str]]:
     """The hybridizer-only baseline of a large cohort, written to ``path``: the training cohort at the
     shared sites, each contig in pieces of at most ``piece`` SNPs, each piece hybridized on its own
     (``baselines.hybridizer_only``, seed drawn from ``SeedSequence([seed, 14, piece index])``), so one
@@ -486,7 +492,8 @@ def _hybridize_in_pieces(real: Store, train: Store, shared: np.ndarray, sizes: d
 
     def hybridize(k: int):
         cohort = train.take_variants(pieces[k]).load()
-        result = hybridizer_only(cohort, sizes, seed=int(np.random.SeedSequence([seed, 14, k]).generate_state(1)[0]))
+        result = hybridizer_only(cohort, sizes, seed=int(np.random.SeedSequence([seed, 14, k]).generate_state(1)[0]),
+                                 membership_budget=budget)
         notes.extend(n for n in result.notes if n not in notes)
         return result.cohort
 
