@@ -83,7 +83,7 @@ PRESETS = {
     # phased data: the copying model ("haplotypes"); unphased data falls back to genotype "templates"
     "cpu": Preset("cpu", "haplotypes", noise_dim=64, label_dim=32, batch_size=64, epochs=8, lr=2e-4,
                   critic_lr=1e-4, clip=None, spectral_norm=True, output="gumbel", temperature=0.5, dropout=0.3,
-                  block_snps=200, templates=3000, codebook="real", choice_rank=16,
+                  block_snps=200, templates=2000, codebook="real", choice_rank=16,
                   membership_budget=0.62, switch_inside=True),
     # the cpu preset's architecture in a size for tests
     "tiny": Preset("tiny", "haplotypes", noise_dim=8, label_dim=4, batch_size=8, epochs=2, lr=1e-3, critic_lr=1e-3,
