@@ -270,6 +270,8 @@ def pipeline(input, out_dir, *, panel=None, label_column: str | None = None, kee
             return [model_dir / "config.json", model_dir / "checkpoints" / "best.weights.h5"]
 
         runner.step(f"train {model}", {"model": model, "preset": preset, "overrides": overrides or {},
+                                       # its fields, not only its name: a new version of a preset retrains
+                                       "preset_fields": make_preset(preset, model, **(overrides or {})).to_dict(),
                                        "block_size": block_size, "seed": seed,
                                        **({"window_snps": window_snps} if window_snps else {}),
                                        **({"overlap_snps": overlap_snps} if overlap_snps is not None else {}),

@@ -137,6 +137,24 @@ def test_changed_option_reruns_only_what_depends_on_it(tmp_path, study, sim_file
         assert train.samples.population_counts()["EAS"] == 5
 
 
+def test_a_new_version_of_the_preset_retrains(tmp_path, study, sim_files, monkeypatch):
+    """The train step's digest holds the preset's fields, not only its name: after an upgrade that changes
+    a preset (here the tiny preset's quality sample), a re-run trains again instead of keeping the old model."""
+    import shutil
+    from dataclasses import replace
+
+    from ogan_vcf.model import presets
+
+    out = tmp_path / "copy"
+    shutil.copytree(study[0], out)
+    monkeypatch.setitem(presets.PRESETS, "tiny", replace(presets.PRESETS["tiny"], eval_samples=6))
+    r = run("pipeline", sim_files["vcf_gz"], "-p", sim_files["panel"], "--keep", "EAS=0.5", "--model",
+            "offspring", "--n", "12", "-o", out, *TINY)
+    assert r.exit_code == 0, r.stderr
+    assert "bias: up to date" in r.output and "train offspring: running" in r.output
+    assert json.loads((out / "models" / "offspring" / "config.json").read_text())["preset"]["eval_samples"] == 6
+
+
 def test_stopped_training_resumes_from_its_checkpoint(tmp_path, study, sim_files):
     import shutil
 
