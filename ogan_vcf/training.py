@@ -384,10 +384,15 @@ def template_owners(k: int, counts: np.ndarray, codebook: str) -> np.ndarray:
         return np.repeat(np.arange(len(counts)), water_fill(k, counts.astype(np.int64)))
     if codebook != "shared":
         raise InputError(f"codebook must be one of {', '.join(CODEBOOKS)}, got {codebook!r}")
-    quota = 1 + (k - len(counts)) * counts / counts.sum()
+    return np.repeat(np.arange(len(counts)), 1 + _largest_remainder(k - len(counts), counts))
+
+
+def _largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
+    """``total`` whole slots (int) in proportion to ``weights``: floors, then the largest remainders."""
+    quota = total * np.asarray(weights, dtype=np.float64) / np.sum(weights)
     share = np.floor(quota).astype(np.int64)
-    share[np.argsort(share - quota, kind="stable")[: k - share.sum()]] += 1
-    return np.repeat(np.arange(len(counts)), share)
+    share[np.argsort(share - quota, kind="stable")[: total - share.sum()]] += 1
+    return share
 
 
 def water_fill(k: int, counts: np.ndarray) -> np.ndarray:
@@ -396,11 +401,7 @@ def water_fill(k: int, counts: np.ndarray) -> np.ndarray:
     populations with the most). Past sum(counts), the extra slots follow the counts' proportions."""
     counts = np.maximum(np.asarray(counts, dtype=np.int64), 1)
     if k >= counts.sum():
-        extra = k - counts.sum()
-        quota = extra * counts / counts.sum()
-        share = np.floor(quota).astype(np.int64)
-        share[np.argsort(share - quota, kind="stable")[: extra - share.sum()]] += 1
-        return counts + share
+        return counts + _largest_remainder(k - counts.sum(), counts)
     level = 1
     while np.minimum(counts, level + 1).sum() <= k:  # the highest whole level that fits
         level += 1
@@ -457,7 +458,6 @@ def population_switch_rates(cohort, position_cm: np.ndarray, budget: float, seed
     at most one switch between consecutive middles, instead of the mosaic's Poisson switches."""
     from .hybridizer import DEFAULT_GENERATIONS
     from .hybridizer.calibrate import calibrate_generations
-
     from .hybridizer.mosaic import switch_intervals
 
     counts = cohort.samples.population_counts()

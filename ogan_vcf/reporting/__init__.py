@@ -403,7 +403,8 @@ def compute_baselines(real, synthetic, train, *, ld_distance: int = 50_000, seed
 
     - ``hybridizer``: PPO offspring of ``train``, as many per population as ``synthetic`` has (LD-aware
       blocks; mosaic switch rates chosen to the membership budget ``synthetic``'s generator recorded,
-      ``baselines.recorded_budget``, as the pipeline's baseline; else the default rate); skipped, with a note naming the reason, when the hybridizer refuses. Past
+      ``baselines.recorded_budget``, as the pipeline's baseline; else the default rate); skipped, with a
+      note naming the reason, when the hybridizer refuses. Past
       ``LIMITS["genome_sites"]`` shared sites it is made piece by piece (``_hybridize_in_pieces``);
     - ``heldout``: half of each population's real genomes that are not in ``train`` (the other half
       stays the audit's held-out yardstick); skipped when every real genome is in ``train``.
