@@ -274,6 +274,9 @@ def hybridize(
                                                                "auto: the within-population membership AUC each "
                                                                "population's rate may reach, measured on its own "
                                                                "members \\[default: 0.62].")] = None,
+    match_window: Annotated[int, typer.Option("--match-window", help="Mosaic unit: a switch moves to a source "
+                                              "that agrees with the previous one on N variants each side of "
+                                              "it, when one does (0: to any source, as Li & Stephens).")] = 10,
     block_size: Annotated[Optional[int], typer.Option("--block-size", help="Fixed blocks of N SNPs (the "
                                                       "paper: 1000) instead of LD-aware blocks.")] = None,
     min_block: Annotated[int, typer.Option("--min-block", help="LD-aware blocks: fewest SNPs.")] = 50,
@@ -300,7 +303,7 @@ def hybridize(
     result, paths = hybridize_file(input, output, panel=panel, label_column=label_column, region=region,
                                    factor=factor, populations=_split(pop), balance=balance, mode=mode,
                                    unit=unit, blocks=spec, seed=seed, generations=_switch_rates(generations),
-                                   budget=membership_budget,
+                                   budget=membership_budget, match_window=match_window,
                                    show_progress=progress)
     rates = result.generations
     how = (f"{rates:g} switches per Morgan" if isinstance(rates, float) else "switches per Morgan per population"

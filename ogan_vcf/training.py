@@ -222,7 +222,7 @@ def train(input, model_dir, *, panel=None, label_column=None, model: str | None 
         if chosen.membership_budget:
             middles = switch_middles(config["network_blocks"]) if chosen.switch_inside else None
             rates, config["switch_rates"] = population_switch_rates(cohort, cm, chosen.membership_budget, seed,
-                                                                    middles)
+                                                                    middles, chosen.match_window)
             write_config(model_dir, config)
         init_haplotypes(gan.generator, data.genotypes, labels, len(labels_names), chosen.templates, seed,
                         chosen.codebook, data.variant_contig, cm * 1e6,  # bp at 1 cM per Mb
@@ -450,12 +450,13 @@ def _own_population_prior(generator, owner: np.ndarray, n_labels: int, n_blocks:
 
 
 def population_switch_rates(cohort, position_cm: np.ndarray, budget: float, seed: int,
-                            middles: np.ndarray | None = None) -> tuple[dict, dict]:
+                            middles: np.ndarray | None = None, match_window: int = 0) -> tuple[dict, dict]:
     """Each population's mosaic switch rate chosen to a membership ``budget`` on its real training
     genomes (``hybridizer.calibrate``), for as many synthetic genomes as the largest population has
     (what ``ogan generate`` and the pipeline release by default): (population -> rate, the record).
     ``middles`` (the network blocks' middle SNPs): audit the copying generator's own switch process,
-    at most one switch between consecutive middles, instead of the mosaic's Poisson switches."""
+    at most one switch between consecutive middles, instead of the mosaic's Poisson switches;
+    ``match_window``: its switches' agreement window (``mosaic.match_sources``; 0: to any source)."""
     from .hybridizer import DEFAULT_GENERATIONS
     from .hybridizer.calibrate import calibrate_generations
     from .hybridizer.mosaic import switch_intervals
@@ -467,9 +468,11 @@ def population_switch_rates(cohort, position_cm: np.ndarray, budget: float, seed
     for pop, n in counts.items():
         members = np.ascontiguousarray(cohort.genotypes[:, cohort.samples.populations == pop])
         found = calibrate_generations(members, position_cm, cohort.variant_contig, budget=budget,
-                                      per_member=largest / n, seed=seed, intervals=intervals)
+                                      per_member=largest / n, seed=seed, intervals=intervals,
+                                      match_window=match_window)
         rates[pop] = found.generations or DEFAULT_GENERATIONS
-        record[pop] = {**found.to_dict(), "switches": "mosaic" if middles is None else "between block middles"}
+        record[pop] = {**found.to_dict(), "switches": "mosaic" if middles is None else "between block middles",
+                       "match_window": match_window}
     return rates, record
 
 
@@ -517,11 +520,14 @@ def init_haplotypes(generator, genotypes: np.ndarray, labels: np.ndarray, n_labe
     switch = 1.0 - np.exp(-generations[owner][None, :] * np.diff(middle)[:, None] / 1e8)  # 1 cM per Mb
     new_contig = variant_contig[starts[1:-1]] != variant_contig[starts[1:-1] - 1]
     layer.set_switch_points(variant_position, new_contig)
+    choice = generator.get_layer("template_choice")
+    if hasattr(choice, "set_codebook"):  # matched switches (``MatchedMarkovChoice``)
+        choice.set_codebook(alleles[rows], variant_contig)
+        choice.set_switch_points(variant_position, new_contig)
     own_count = np.bincount(owner, minlength=n_labels)[owner].astype(np.float64)  # K_p of each template
     stay_p = np.clip(1.0 - switch, 1e-6, 1 - 1e-6)
     bonus = np.log(stay_p / (1.0 - stay_p) * np.maximum(own_count - 1.0, 1.0)[None, :])
     bonus[new_contig] = 0.0
-    choice = generator.get_layer("template_choice")
     choice.stay.assign(bonus.astype("float32") if len(bonus) else np.zeros(choice.stay.shape, "float32"))
 
 

@@ -74,7 +74,8 @@ def test_two_steps_train_finite_losses_and_a_keras_checkpoint(trained):
     saved = weights(model_dir)
     for part in ("generator/", "critic/", "d_optimizer/", "g_optimizer/"):
         assert any(key.startswith(part) for key in saved), part
-    assert {"vars/noise", "vars/generator.MarkovChoice_0.0", "vars/critic.Dropout_0.0"} <= saved.keys()  # seed states
+    assert {"vars/noise", "vars/generator.MatchedMarkovChoice_0.0", "vars/generator.MatchedMarkovChoice_0.1",
+            "vars/critic.Dropout_0.0"} <= saved.keys()  # seed states: choices, switch points, dropout
     assert not list(model_dir.rglob("*.npz"))
 
 
@@ -293,6 +294,12 @@ def _tiny_haplotype_gan(sim_cohort, **overrides):
     return preset, labels, starts, build_gan(config, preset)
 
 
+def _choices(generator):
+    """The template choices (batch, 2, blocks, K) of a copying generator (a matched one returns [choices, points])."""
+    out = generator.get_layer("template_choice").output
+    return out[0] if isinstance(out, (list, tuple)) else out
+
+
 def test_haplotype_generator_starts_as_a_mosaic_of_its_populations_haplotypes(sim_cohort):
     """Before training: each block of each generated haplotype is a training haplotype of the same
     label, and a haplotype stays on its codebook haplotype at a block edge as often as set (the
@@ -307,7 +314,7 @@ def test_haplotype_generator_starts_as_a_mosaic_of_its_populations_haplotypes(si
                     sim_cohort.variant_contig, sim_cohort.variant_position, generations=generations)
     want = np.repeat(np.arange(3), 100).astype(np.int32)
     noise = np.random.default_rng(0).normal(size=(300, preset.noise_dim)).astype("float32")
-    probe = keras.Model(gan.generator.inputs, [gan.generator.output, gan.generator.get_layer("template_choice").output])
+    probe = keras.Model(gan.generator.inputs, [gan.generator.output, _choices(gan.generator)])
     logits, choice = (np.asarray(x) for x in probe([noise, want]))
     made = decode(logits.argmax(axis=-1)[:, :200], True)  # (V, n, 2)
     for j, label in enumerate(want[::7]):
@@ -456,7 +463,7 @@ def test_switches_between_blocks_fall_anywhere_between_their_middles(sim_cohort)
     from ogan_vcf.model.networks import switch_middles
     from ogan_vcf.training import init_haplotypes
 
-    preset, labels, starts, gan = _tiny_haplotype_gan(sim_cohort)
+    preset, labels, starts, gan = _tiny_haplotype_gan(sim_cohort, match_window=0)  # a switch to any haplotype
     init_haplotypes(gan.generator, sim_cohort.genotypes, labels, 3, preset.templates, 3, preset.codebook,
                     sim_cohort.variant_contig, sim_cohort.variant_position, generations=20000.0)
     table = np.asarray(gan.generator.get_layer("logits").templates)  # (blocks, K, longest)
@@ -464,7 +471,7 @@ def test_switches_between_blocks_fall_anywhere_between_their_middles(sim_cohort)
                               axis=1) > 0  # (K, V) alleles
     want = np.repeat(np.arange(3), 100).astype(np.int32)
     noise = np.random.default_rng(0).normal(size=(300, preset.noise_dim)).astype("float32")
-    probe = keras.Model(gan.generator.inputs, [gan.generator.output, gan.generator.get_layer("template_choice").output])
+    probe = keras.Model(gan.generator.inputs, [gan.generator.output, _choices(gan.generator)])
     logits, choice = (np.asarray(x) for x in probe([noise, want]))
     made = decode(logits.argmax(axis=-1)[:, :200], True).transpose(1, 2, 0).astype(bool)  # (n, 2, V)
     picked = choice.argmax(axis=-1)  # (n, 2, blocks)
@@ -482,6 +489,52 @@ def test_switches_between_blocks_fall_anywhere_between_their_middles(sim_cohort)
     edge = np.asarray(starts[1:-1])
     spread = [b for b, p in points.items() if len(p) >= 3 and min(p) < edge[b - 1] < max(p)]
     assert len(spread) >= len(points) // 2  # switch points on both sides of most block edges
+
+
+def test_a_matched_switch_moves_to_a_haplotype_that_agrees_around_its_point(sim_cohort):
+    """``match_window`` (the cpu preset): where any codebook haplotype of the label agrees with the one a
+    haplotype leaves on the window around the switch point, the switch goes to one that does; the
+    generated haplotype is the first up to that point and the second after it; and the chance to stay
+    is the network's (``test_haplotype_start_switches_at_each_populations_own_rate`` checks it too)."""
+    import keras
+
+    from ogan_vcf.model.networks import switch_middles, switch_places
+    from ogan_vcf.training import init_haplotypes, template_owners
+
+    preset, labels, starts, gan = _tiny_haplotype_gan(sim_cohort)
+    assert preset.match_window == 4
+    init_haplotypes(gan.generator, sim_cohort.genotypes, labels, 3, preset.templates, 3, preset.codebook,
+                    sim_cohort.variant_contig, sim_cohort.variant_position, generations=20000.0)
+    table = np.asarray(gan.generator.get_layer("logits").templates)
+    codebook = np.concatenate([table[b, :, :z - a] for b, (a, z) in enumerate(zip(starts[:-1], starts[1:]))],
+                              axis=1) > 0  # (K, V) alleles
+    owner = template_owners(preset.templates, np.bincount(labels, minlength=3), preset.codebook)
+    want = np.repeat(np.arange(3), 100).astype(np.int32)
+    noise = np.random.default_rng(0).normal(size=(300, preset.noise_dim)).astype("float32")
+    choice_out = gan.generator.get_layer("template_choice").output
+    logits, choice, at = (np.asarray(x) for x in keras.Model(gan.generator.inputs, [gan.generator.output,
+                                                                                    *choice_out])([noise, want]))
+    made = decode(logits.argmax(axis=-1)[:, :200], True).transpose(1, 2, 0).astype(bool)  # (n, 2, V)
+    picked = choice.argmax(axis=-1)
+    middle = switch_middles(starts)
+    places, _ = switch_places(starts, sim_cohort.variant_position, np.zeros(len(starts) - 2, bool))
+    w, matched, could, switches = preset.match_window, 0, 0, 0
+    for i, h in np.ndindex(picked.shape[:2]):
+        for b in range(1, len(middle)):
+            left, right = picked[i, h, b - 1], picked[i, h, b]
+            j = middle[b - 1] + int((places[b - 1] < at[i, h, b]).sum())  # first SNP from block b's choice
+            lo, hi = middle[b - 1], middle[b]
+            assert (made[i, h, lo:j] == codebook[left, lo:j]).all() and (made[i, h, j:hi] == codebook[right, j:hi]).all()
+            if left == right:
+                continue
+            switches += 1
+            window = slice(max(0, j - w), min(200, j + w))
+            agree = (codebook[:, window] == codebook[left, window]).all(axis=1) & (owner == want[i])
+            agree[left] = False
+            could += agree.any()
+            matched += agree[right]
+            assert agree[right] or not agree.any(), (i, h, b)
+    assert switches > 300 and could > 100 and matched == could  # many switches, most of them matched
 
 
 def test_switches_inside_blocks_give_the_same_forward_values_in_training_and_generation():
@@ -535,7 +588,7 @@ def test_haplotype_start_switches_at_each_populations_own_rate(sim_cohort):
                     sim_cohort.variant_contig, sim_cohort.variant_position, generations=rates)
     want = np.repeat(np.arange(3), 200).astype(np.int32)
     noise = np.random.default_rng(1).normal(size=(600, preset.noise_dim)).astype("float32")
-    probe = keras.Model(gan.generator.inputs, gan.generator.get_layer("template_choice").output)
+    probe = keras.Model(gan.generator.inputs, _choices(gan.generator))
     picked = np.asarray(probe([noise, want])).argmax(axis=-1)  # (n, 2, blocks)
     middle = sim_cohort.variant_position[switch_middles(starts)]  # a switch falls between blocks' middles
     stays = []

@@ -22,7 +22,7 @@ from ..errors import InputError
 from .blocks import BlockSpec, contig_bounds, make_blocks, read_genetic_map
 from .kernels import column_hashes, cross_haplotype_blocks, gather_blocks
 from .calibrate import DEFAULT_BUDGET, calibrate_generations, check_budget
-from .mosaic import check_generations, genetic_positions, mosaic_genomes
+from .mosaic import MATCH_WINDOW, check_generations, check_match_window, genetic_positions, mosaic_genomes
 
 MODES = ("offspring", "ppo")
 UNITS = ("genotype", "haplotype", "mosaic")
@@ -150,7 +150,8 @@ def _redraw_copies(genotypes, variant_block, draw, offspring, rng, label) -> int
 
 
 def mosaic_members(genotypes: np.ndarray, position_cm: np.ndarray, variant_contig: np.ndarray, *, n_out: int,
-                   mode: str, generations: float, rng: np.random.Generator, label: str = ""):
+                   mode: str, generations: float, rng: np.random.Generator, label: str = "",
+                   match_window: int = MATCH_WINDOW):
     """n phased members -> ``n_out`` genomes (parents first in offspring mode), mosaic unit.
 
     Returns the genomes and, in ppo mode, how many offspring were redrawn for equalling a parent.
@@ -161,7 +162,7 @@ def mosaic_members(genotypes: np.ndarray, position_cm: np.ndarray, variant_conti
     n_real = min(n, n_out) if mode == "offspring" else 0
     out = np.empty((genotypes.shape[0], n_out, 2), dtype=np.int8)
     out[:, :n_real] = genotypes[:, :n_real]
-    draw = dict(generations=generations, rng=rng)
+    draw = dict(generations=generations, rng=rng, match_window=match_window)
     out[:, n_real:] = mosaic_genomes(genotypes, position_cm, variant_contig, n_genomes=n_out - n_real, **draw)
     redraws = 0
     if mode == "ppo":
@@ -236,7 +237,8 @@ def _check_phase(cohort: Cohort, members: np.ndarray, pop: str, unit: str) -> No
 def hybridize(data, *, factor: int | None = None, blocks: BlockSpec | int | np.ndarray | None = None,
               mode: str = "offspring", unit: str = "genotype", seed: int | None = None,
               populations: list[str] | None = None, balance: bool = False, sizes: dict[str, int] | None = None,
-              generations: float | dict | str | None = None, budget: float | None = None):
+              generations: float | dict | str | None = None, budget: float | None = None,
+              match_window: int = MATCH_WINDOW):
     """Hybridize a Cohort (returns a HybridResult) or one population's int8 (V, n, 2) array.
 
     Cohort: ``populations`` (default all) each become factor*n genomes and the output
@@ -252,8 +254,11 @@ def hybridize(data, *, factor: int | None = None, blocks: BlockSpec | int | np.n
     dict (population -> rate; populations left out get the default) or "auto": each population's
     rate is chosen to a membership ``budget`` (default ``calibrate.DEFAULT_BUDGET``) by the audit
     inside its members that ``calibrate.calibrate_generations`` runs, for as many offspring as it gets.
+    A mosaic switch moves to a source that agrees with the previous one on ``match_window`` variants
+    each side (``mosaic.match_sources``; 0: to any source).
     """
     _check_options(mode, unit)
+    match_window = check_match_window(match_window)
     if generations is not None and unit != "mosaic":
         raise InputError("generations set the mosaic unit's switch rate; use them with unit mosaic")
     if budget is not None and generations != "auto":
@@ -274,18 +279,18 @@ def hybridize(data, *, factor: int | None = None, blocks: BlockSpec | int | np.n
         if unit == "mosaic":
             cm = np.arange(genotypes.shape[0], dtype=np.float64) / 1000.0
             return mosaic_members(genotypes, cm, contig, n_out=factor * genotypes.shape[1], mode=mode,
-                                  generations=generations, rng=rng)[0]
+                                  generations=generations, rng=rng, match_window=match_window)[0]
         starts = np.asarray(blocks, dtype=np.int64) if spec is None and blocks is not None else \
             make_blocks(spec or BlockSpec(), genotypes, contig)
         return hybridize_members(genotypes, starts, n_out=factor * genotypes.shape[1], mode=mode, unit=unit,
                                  rng=rng)[0]
     return _hybridize_cohort(data, factor=factor, spec=spec or BlockSpec(), mode=mode, unit=unit, seed=seed,
                              populations=populations, balance=balance, sizes=sizes, generations=generations,
-                             budget=budget)
+                             budget=budget, match_window=match_window)
 
 
 def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, seed, populations, balance, sizes,
-                      generations, budget):
+                      generations, budget, match_window):
     counts = cohort.samples.population_counts()
     if sizes is not None:
         targets = {p: _check_size(p, n, counts) for p, n in sizes.items()}
@@ -323,13 +328,14 @@ def _hybridize_cohort(cohort: Cohort, *, factor, spec: BlockSpec, mode, unit, se
             if generations == "auto":
                 n_new = n_out - (min(len(members), n_out) if mode == "offspring" else 0)
                 calibration = calibrate_generations(genotypes, position_cm, cohort.variant_contig, budget=budget,
-                                                    per_member=n_new / len(members), seed=seed)
+                                                    per_member=n_new / len(members), seed=seed,
+                                                    match_window=match_window)
                 rate = calibration.generations or DEFAULT_GENERATIONS
             else:
                 rate = generations.get(pop, DEFAULT_GENERATIONS) if isinstance(generations, dict) else generations
             out, redraws = mosaic_members(genotypes, position_cm, cohort.variant_contig, n_out=n_out, mode=mode,
                                           generations=rate, rng=np.random.default_rng(streams[pop]),
-                                          label=pop)
+                                          label=pop, match_window=match_window)
             n_real = min(len(members), n_out) if mode == "offspring" else 0
             called = (out[:, n_real:, 0] >= 0) | (out[:, n_real:, 1] >= 0)
             phased = np.concatenate([cohort.phased[:, members[:n_real]], called], axis=1)
@@ -410,7 +416,8 @@ def _offspring_names(pop: str, count: int, taken: set) -> list[str]:
 
 def hybridize_file(input, output, *, panel=None, label_column=None, region=None, factor=None,
                    populations=None, balance=False, mode="offspring", unit="genotype",
-                   blocks: BlockSpec | None = None, seed=None, generations=None, budget=None, show_progress=False):
+                   blocks: BlockSpec | None = None, seed=None, generations=None, budget=None,
+                   match_window: int = MATCH_WINDOW, show_progress=False):
     """Read any input, hybridize, write VCF/BCF/PLINK (+panel) or .h5; (HybridResult, paths)."""
     from ..cohort import provenance_record
     from ..io import Region, read_cohort, write_output
@@ -429,10 +436,12 @@ def hybridize_file(input, output, *, panel=None, label_column=None, region=None,
                          region=Region.parse(region) if region else None, show_progress=show_progress)
     spec = blocks or BlockSpec()
     result = hybridize(cohort, factor=factor, blocks=spec, mode=mode, unit=unit, seed=seed,
-                       populations=populations, balance=balance, generations=generations, budget=budget)
+                       populations=populations, balance=balance, generations=generations, budget=budget,
+                       match_window=match_window)
     record = provenance_record("hybridize", {
         "input": str(input), "populations": populations, "balance": balance, "factor": factor, "mode": mode,
         "unit": unit, "blocks": spec.describe(), "generations": result.generations, "budget": budget,
+        "match_window": match_window if unit == "mosaic" else None,
         "calibration": {p.population: p.calibration for p in result.populations if p.calibration},
         "region": region},
         seed=result.seed)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
-from .mosaic import mosaic_genomes
+from .mosaic import MATCH_WINDOW, mosaic_genomes
 
 GRID = (100.0, 150.0, 200.0, 300.0, 500.0, 700.0, 1000.0, 1500.0, 2000.0, 3000.0)
 DEFAULT_BUDGET = 0.62  # within-population nearest-synthetic membership AUC (issue 12's must: <= 0.62)
@@ -67,7 +67,7 @@ class Calibration:
 def calibrate_generations(genotypes: np.ndarray, position_cm: np.ndarray, variant_contig: np.ndarray, *,
                           budget: float = DEFAULT_BUDGET, per_member: float = 1.0, seed: int = 0,
                           grid: tuple[float, ...] = GRID, folds: int = FOLDS, repeats: int = REPEATS,
-                          intervals=None) -> Calibration:
+                          intervals=None, match_window: int = MATCH_WINDOW) -> Calibration:
     """The fewest switches per Morgan in ``grid`` whose internal membership AUC, measured rate by rate
     from the fewest and made non-increasing in the rate (``decreasing_fit``), is <= ``budget``. The
     grid stops once ``CONFIRM`` rates in a row measure within the budget (a majority population is
@@ -79,6 +79,7 @@ def calibrate_generations(genotypes: np.ndarray, position_cm: np.ndarray, varian
     intervals : the switch process to audit (``mosaic.draw_segments``): None, the mosaic hybridizer's;
         the copying generator's intervals between block middles (``mosaic.switch_intervals``), whose
         at most one switch per interval leaks less at a given rate than as many Poisson switches.
+    match_window : the switch sources' agreement window (``mosaic.match_sources``), as released.
     """
     n = genotypes.shape[1]
     if n < MIN_MEMBERS:
@@ -94,7 +95,7 @@ def calibrate_generations(genotypes: np.ndarray, position_cm: np.ndarray, varian
     measured, in_a_row = {}, 0
     for g in grid:  # fewest switches first; past CONFIRM rates in a row within the budget, more cannot be fewer
         measured[g] = internal_membership_auc(genotypes, dosage, position_cm, variant_contig, g, splits, per_member,
-                                              intervals)
+                                              intervals, match_window)
         in_a_row = in_a_row + 1 if measured[g] <= budget else 0
         if in_a_row == CONFIRM:
             break
@@ -115,7 +116,7 @@ def decreasing_fit(values: np.ndarray) -> np.ndarray:
 
 def internal_membership_auc(genotypes: np.ndarray, dosage: np.ndarray, position_cm: np.ndarray,
                             variant_contig: np.ndarray, generations: float, splits: list, per_member: float,
-                            intervals=None) -> float:
+                            intervals=None, match_window: int = MATCH_WINDOW) -> float:
     """Nearest-synthetic AUC of sources against left-out members, pooled over folds and splits.
 
     splits : (fold of each member, one SeedSequence per fold) pairs. For each fold the other members
@@ -135,7 +136,7 @@ def internal_membership_auc(genotypes: np.ndarray, dosage: np.ndarray, position_
             n_synthetic = max(1, int(round(per_member * len(sources))))
             released = _dosage(mosaic_genomes(genotypes[:, sources], position_cm, variant_contig,
                                               n_genomes=n_synthetic, generations=generations, rng=rng,
-                                              intervals=intervals))
+                                              intervals=intervals, match_window=match_window))
             member_scores.append(-nearest_distances(dosage[scored], released))
             outsider_scores.append(-nearest_distances(dosage[outsiders], released))
     value = auc(np.concatenate(member_scores), np.concatenate(outsider_scores))

@@ -89,3 +89,72 @@ def copy_segments(haplotypes, seg_ptr, seg_start, seg_stop, seg_source, out):
             src = seg_source[s]
             for v in range(seg_start[s], seg_stop[s]):
                 out[v, h] = haplotypes[v, src]
+
+
+@numba.njit(cache=True)
+def match_switch_sources(haplotypes, seg_start, seg_source, is_switch, window_lo, window_hi, pick):
+    """Re-choose the source of every switch among the sources that agree with the one before it.
+
+    At a switch to segment s (``is_switch[s]``: s continues the haplotype of s-1 on the same contig),
+    the source becomes the ``floor(pick[s] * m)``-th of the m sources whose alleles on variants
+    ``window_lo[s]:window_hi[s]`` (around the switch, inside its contig) equal those of the previous
+    segment's source, itself left out; with none (m = 0) the drawn source stays, unless it is the
+    previous one (then the ``pick``-th of the others). So a switch changes source where the two agree
+    around it: no allele combination at the junction that neither source carries.
+
+    haplotypes : int8 (V, H_in); seg_start int64 (S,); seg_source int32 (S,), changed in place;
+    is_switch bool (S,); window_lo, window_hi int64 (S,); pick float64 (S,) in [0, 1).
+    """
+    n_sources = haplotypes.shape[1]
+    agree = np.empty(n_sources, dtype=np.bool_)
+    for s in range(seg_start.shape[0]):
+        if not is_switch[s]:
+            continue
+        previous = seg_source[s - 1]
+        lo, hi = window_lo[s], window_hi[s]
+        m = 0
+        for k in range(n_sources):
+            same = k != previous
+            v = lo
+            while same and v < hi:
+                same = haplotypes[v, k] == haplotypes[v, previous]
+                v += 1
+            agree[k] = same
+            m += same
+        if m:
+            target = int(pick[s] * m)
+            for k in range(n_sources):
+                if agree[k]:
+                    if target == 0:
+                        seg_source[s] = k
+                        break
+                    target -= 1
+        elif seg_source[s] == previous:
+            seg_source[s] = (previous + 1 + int(pick[s] * (n_sources - 1))) % n_sources
+
+
+@numba.njit(cache=True, parallel=True)
+def window_classes_kernel(alleles, window_lo, window_hi, out):
+    """out[j, k]: the class of haplotype k's alleles on variants window_lo[j]:window_hi[j], numbered by
+    sorted hash from 0, so out[j, k] == out[j, l] iff k and l carry the same alleles there (two
+    polynomial hashes modulo primes below 2^31: a false match needs both to collide).
+
+    alleles : int8 (K, V); window_lo, window_hi : int64 (V,); out : int16 or wider (V, K).
+    """
+    n_haplotypes = alleles.shape[0]
+    for j in numba.prange(out.shape[0]):
+        hashes = np.empty(n_haplotypes, dtype=np.int64)
+        for k in range(n_haplotypes):
+            h1 = np.int64(0)
+            h2 = np.int64(0)
+            for v in range(window_lo[j], window_hi[j]):
+                x = np.int64(alleles[k, v]) + 3
+                h1 = (h1 * 1000003 + x) % 2147483647
+                h2 = (h2 * 999983 + x) % 2147483629
+            hashes[k] = h1 * 2147483648 + h2
+        order = np.argsort(hashes)
+        label = 0
+        for i in range(n_haplotypes):
+            if i and hashes[order[i]] != hashes[order[i - 1]]:
+                label += 1
+            out[j, order[i]] = label

@@ -13,6 +13,8 @@ padded length: a multiple of 4 (paper) or of the critic's two strided stages (te
   haplotype block by block, and the choice at block b adds a learned bonus to staying on the
   haplotype chosen at b-1 (a Markov chain: Li & Stephens copying with learned switch rates; a
   switch falls anywhere between the two blocks' middles, or at the block edge in older models).
+  With ``match_window`` a switch moves only to a codebook haplotype that agrees with the one it
+  leaves around the switch point, as the mosaic hybridizer's do (``MatchedMarkovChoice``).
   The codebook is fixed: every stretch is a real haplotype's.
   Both template critics read non-overlapping patches (conv with stride = kernel), then a
   second strided conv, and are conditioned by projection (Miyato & Koyama 2018).
@@ -177,6 +179,84 @@ class MarkovChoice(layers.Layer):
                 "temperature": self.temperature}
 
 
+NEVER = -1e9  # the logit of a codebook haplotype a matched switch may not move to
+
+
+class MatchedMarkovChoice(MarkovChoice):
+    """MarkovChoice whose switches move only to codebook haplotypes that agree with the one left.
+
+    It draws each edge's switch point itself (uniform in the edge's interval between block middles,
+    as ``HaplotypeTemplates`` would) and returns [choices, points] for ``HaplotypeTemplates``. At
+    edge b, where the point falls before SNP j, the codebook haplotypes that carry the same alleles as
+    the one chosen at b-1 on SNPs j - window .. j + window - 1 (``window_class``: (SNPs, K) int16, the
+    class of each haplotype's window at each SNP) keep the switch's whole probability, shared in
+    proportion to what the network gives them; the others get none. With no such haplotype the draw is
+    unchanged. So the chance to stay is the network's, and a switch is the mosaic's ``match_sources``.
+    """
+
+    def __init__(self, starts, n_templates: int, temperature: float, window: int, seed: int | None = None,
+                 switch_seed: int | None = None, **kwargs):
+        super().__init__(len(starts) - 1, n_templates, temperature, seed, **kwargs)
+        if n_templates > np.iinfo(np.int16).max:
+            raise ValueError(f"a matched copying model holds at most {np.iinfo(np.int16).max} codebook haplotypes")
+        self.starts, self.window = [int(x) for x in starts], int(window)
+        self.first = [int(x) for x in switch_middles(self.starts)[:-1]]  # edge b's interval starts at first[b-1]
+        self.switch_seed_generator = keras.random.SeedGenerator(switch_seed)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        edges = max(1, self.n_blocks - 1)
+        span = max(1, int(np.diff(switch_middles(self.starts)).max())) if self.n_blocks > 1 else 1
+        self.window_class = self.add_weight(shape=(self.starts[-1], self.n_templates), dtype="int16",
+                                            initializer="zeros", trainable=False, name="window_class")
+        self.switch_place = self.add_weight(shape=(edges, span), initializer=keras.initializers.Constant(2.0),
+                                            trainable=False, name="switch_place")
+        self.edge_open = self.add_weight(shape=(edges,), initializer="zeros", trainable=False, name="edge_open")
+
+    def call(self, logits):
+        at = keras.random.uniform((ops.shape(logits)[0], 2, self.n_blocks), dtype="float32",
+                                  seed=self.switch_seed_generator)
+        choices, previous = [], None
+        for b in range(self.n_blocks):
+            x = ops.cast(logits[:, :, b], "float32")
+            if previous is not None:
+                x = self._matched(x + previous * ops.cast(self.stay[b - 1], "float32"), previous, at[:, :, b], b)
+            previous = straight_through_gumbel(x, self.temperature, self.seed_generator)
+            choices.append(previous)
+        return [ops.stack(choices, axis=2), at]
+
+    def _matched(self, x, previous, at, b: int):
+        """(batch, 2, K) logits at edge b with the switch restricted to haplotypes matching block b-1's."""
+        snp = self.first[b - 1] + ops.sum(ops.cast(self.switch_place[b - 1][None, None, :] < at[..., None], "int32"),
+                                          axis=-1)  # the first SNP copied from block b's choice
+        classes = ops.cast(ops.take(self.window_class, ops.minimum(snp, self.starts[-1] - 1), axis=0), "int32")
+        left = ops.cast(ops.argmax(previous, axis=-1), "int32")[..., None]
+        others = ops.stop_gradient(previous) < 0.5
+        match = ops.logical_and(ops.equal(classes, ops.take_along_axis(classes, left, axis=-1)), others)
+        shift = ops.stop_gradient(ops.logsumexp(ops.where(others, x, NEVER), axis=-1, keepdims=True)
+                                  - ops.logsumexp(ops.where(match, x, NEVER), axis=-1, keepdims=True))
+        matched = ops.where(match, x + shift, ops.where(others, NEVER, x))
+        use = ops.logical_and(ops.any(match, axis=-1, keepdims=True), self.edge_open[b - 1] > 0.5)
+        return ops.where(use, matched, x)
+
+    def set_codebook(self, alleles: np.ndarray, variant_contig: np.ndarray) -> None:
+        """``window_class`` from the codebook haplotypes' alleles (int8 (K, V)) and each SNP's contig."""
+        from ..hybridizer.mosaic import window_classes
+
+        self.window_class.assign(window_classes(alleles, variant_contig, self.window))
+
+    def set_switch_points(self, position: np.ndarray, new_contig: np.ndarray) -> None:
+        """The edges' switch intervals (``switch_places``), as ``HaplotypeTemplates.set_switch_points``."""
+        places, opened = switch_places(self.starts, position, new_contig)
+        self.switch_place.assign(places)
+        self.edge_open.assign(opened.astype("float32"))
+
+    def get_config(self):
+        config = {**super().get_config(), "starts": self.starts, "window": self.window}
+        config.pop("n_blocks")
+        return config
+
+
 class HaplotypeTemplates(layers.Layer):
     """(batch, 2, blocks, K) choices -> (batch, L_padded, 4) logits of the phased classes 2*h0 + h1.
 
@@ -211,6 +291,8 @@ class HaplotypeTemplates(layers.Layer):
                                                initializer=keras.initializers.Constant(-1.0), trainable=False)
 
     def call(self, choice, training=None):
+        """``choice``: the one-hot choices, or [choices, switch points] (``MatchedMarkovChoice`` draws them)."""
+        choice, at = choice if isinstance(choice, (list, tuple)) else (choice, None)
         n_blocks = len(self.starts) - 1
         flat = ops.reshape(self.templates, (n_blocks * self.n_templates, self.longest))
         block_rows = ops.arange(n_blocks, dtype="int32") * self.n_templates
@@ -222,7 +304,8 @@ class HaplotypeTemplates(layers.Layer):
         if self.switch_inside and n_blocks > 1:
             previous = ops.concatenate([rows[:, :, :1], rows[:, :, :-1]], axis=2)
             following = ops.concatenate([rows[:, :, 1:], rows[:, :, -1:]], axis=2)
-            at = keras.random.uniform(ops.shape(rows), dtype="float32", seed=self.seed_generator)  # edge b: at[..., b]
+            if at is None:  # edge b (between blocks b-1 and b) switches at at[..., b]
+                at = keras.random.uniform(ops.shape(rows), dtype="float32", seed=self.seed_generator)
             at_next = ops.concatenate([at[:, :, 1:], ops.ones_like(at[:, :, :1])], axis=2)
             use_previous = self.after_previous[None, None] < at[..., None]
             use_next = self.before_next[None, None] >= at_next[..., None]
@@ -276,6 +359,21 @@ def switch_middles(starts) -> np.ndarray:
     return starts[:-1] + np.diff(starts) // 2
 
 
+def switch_places(starts, position: np.ndarray, new_contig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each edge's switch interval (``switch_middles`` b-1 to b, edge b = 1..B-1, index b-1): the
+    place (0-1, as ``HaplotypeTemplates.set_switch_points`` gives it) of each of its SNPs, padded with 2
+    (float32 (B-1, longest interval)), and whether the edge switches inside (bool (B-1,); not where a
+    contig starts). SNP ``middle[b-1] + i`` copies block b-1's haplotype iff its place is < the point."""
+    middle = switch_middles(starts)
+    span = max(1, int(np.diff(middle).max())) if len(middle) > 1 else 1
+    places = np.full((max(1, len(middle) - 1), span), 2.0, dtype="float32")
+    for e in range(len(middle) - 1):
+        lo, hi = middle[e], middle[e + 1]
+        places[e, : hi - lo] = _place(np.asarray(position[lo:hi], dtype=np.float64), position[lo], position[hi])
+    opened = ~np.asarray(new_contig, dtype=bool) if len(middle) > 1 else np.zeros(1, dtype=bool)
+    return places, opened
+
+
 def _place(position: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """Each position's place in [lo, hi) as a fraction (0.5 throughout when the interval has no length)."""
     if hi <= lo:
@@ -297,9 +395,13 @@ def build_generator(preset: Preset, n_snps: int, n_labels: int, n_classes: int, 
         x = _choice_logits(x, 2, blocks, preset, seed)
         prior = layers.Embedding(n_labels, blocks * preset.templates, name="template_prior")(label)
         prior = layers.Reshape((1, blocks, preset.templates))(prior)  # both haplotypes share it
-        choice = MarkovChoice(blocks, preset.templates, preset.temperature, seed, name="template_choice")(
-            layers.Add()([x, prior]))
         switch_seed = None if seed is None else seed + 1  # its own stream, apart from the choices' draws
+        if preset.match_window and preset.switch_inside:  # the choice draws the switch points it matches at
+            choice = MatchedMarkovChoice(starts, preset.templates, preset.temperature, preset.match_window, seed,
+                                         switch_seed, name="template_choice")(layers.Add()([x, prior]))
+        else:
+            choice = MarkovChoice(blocks, preset.templates, preset.temperature, seed, name="template_choice")(
+                layers.Add()([x, prior]))
         logits = HaplotypeTemplates(starts, preset.templates, length, preset.switch_inside, switch_seed,
                                     name="logits")(choice)
         return keras.Model([noise, label], logits, name="generator")

@@ -62,6 +62,9 @@ class Preset:
     # "haplotypes": a switch between blocks falls anywhere between their middle SNPs (True), as a
     # mosaic's do, or at the block edge (False: models written before the field existed)
     switch_inside: bool = False
+    # "haplotypes" with switch_inside: a switch moves only to a codebook haplotype that agrees with the one
+    # it leaves on this many SNPs each side of the switch point (the mosaic's match window); 0: to any
+    match_window: int = 0
     # bookkeeping
     steps_per_epoch: int | None = None  # None: one pass over the training genomes; else at most this many batches
     eval_every: int = 1  # epochs between quality evaluations (and checkpoints)
@@ -84,12 +87,12 @@ PRESETS = {
     "cpu": Preset("cpu", "haplotypes", noise_dim=64, label_dim=32, batch_size=64, epochs=8, lr=2e-4,
                   critic_lr=1e-4, clip=None, spectral_norm=True, output="gumbel", temperature=0.5, dropout=0.3,
                   block_snps=200, templates=2000, codebook="real", choice_rank=16,
-                  membership_budget=0.62, switch_inside=True),
+                  membership_budget=0.62, switch_inside=True, match_window=10),
     # the cpu preset's architecture in a size for tests
     "tiny": Preset("tiny", "haplotypes", noise_dim=8, label_dim=4, batch_size=8, epochs=2, lr=1e-3, critic_lr=1e-3,
                    clip=None, spectral_norm=True, output="gumbel", temperature=0.5, block_snps=50, hidden=16,
                    critic_patch=4, critic_filters=(4, 8), templates=12, codebook="shared", choice_rank=4,
-                   switch_inside=True, eval_samples=8),
+                   switch_inside=True, match_window=4, eval_samples=8),
 }
 
 
