@@ -8,11 +8,12 @@ size is scored two ways per minority population:
     set alone (panel s of bench/imputation.py); aggregate dosage r^2 over masked SNPs;
   - fidelity: per-population MAF r, LD r and LD breaks per Mb from the same report (docs/metrics.md).
 Candidates: the hybridizer alone (PPO offspring of the training set, --n per population) with
-genotype blocks at several LD-aware scales, and the mosaic unit at several generations; plus every
+genotype blocks at several LD-aware scales, and the mosaic unit at several generations (for each
+--match-windows: 10, a switch moves to a source that agrees around it, the default; 0, to any); plus every
 model file in STUDY/synthetic (offspring, offspring.first, ppo, pgcgan ...), at its own size.
 Prints one table and writes tradeoff.json and tradeoff.png (one panel per population) under --out.
 
-    python bench/tradeoff.py --study demo_out [--generations 30,100,300,1000,3000]
+    python bench/tradeoff.py --study demo_out [--generations 30,100,300,1000,3000] [--match-windows 10,0]
         [--block-scales 25-200,50-400,100-800,200-1600] [--n 500] [--targets 100] [--keep-every 10]
 """
 
@@ -30,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import imputation as imp  # noqa: E402  (bench/imputation.py: targets, panels, Beagle, scores)
 
 def candidates(train, study: Path, *, generations, block_scales, n: int, seed: int, out: Path,
-               genetic_map: Path | None = None) -> dict[str, dict]:
+               genetic_map: Path | None = None, match_windows=(10,)) -> dict[str, dict]:
     """{name: {"path": VCF, "kind": ..., "knob": ...}}: hybridizer sets written under ``out``, model files found."""
     from ogan_vcf import hybridize
     from ogan_vcf.hybridizer import BlockSpec
@@ -41,10 +42,12 @@ def candidates(train, study: Path, *, generations, block_scales, n: int, seed: i
         lo, hi = (int(x) for x in scale.split("-"))
         found[f"blocks {scale}"] = {"kind": "hybridizer, genotype blocks", "knob": hi,
                                     "make": dict(unit="genotype", blocks=BlockSpec(min_snps=lo, max_snps=hi))}
-    for g in generations:
-        found[f"mosaic g={g:g}"] = {"kind": "hybridizer, mosaic", "knob": g,
-                                    "make": dict(unit="mosaic", generations=g,
-                                                 blocks=BlockSpec(genetic_map=str(genetic_map) if genetic_map else None))}
+    for w in match_windows:
+        for g in generations:
+            name = f"mosaic g={g:g}" + (f" w={w}" if w != 10 else "")
+            found[name] = {"kind": "hybridizer, mosaic" + (f" (match window {w})" if w != 10 else ""), "knob": g,
+                           "make": dict(unit="mosaic", generations=g, match_window=w,
+                                        blocks=BlockSpec(genetic_map=str(genetic_map) if genetic_map else None))}
     for name, spec in found.items():
         path = out / "vcf" / f"{name.replace(' ', '_').replace('=', '')}.vcf.gz"
         t0 = time.perf_counter()
@@ -63,7 +66,7 @@ def candidates(train, study: Path, *, generations, block_scales, n: int, seed: i
 
 
 def evaluate(study: Path, out: Path, *, generations, block_scales, n: int, n_targets: int, keep_every: int,
-             seed: int, nthreads: int, genetic_map: Path | None = None) -> dict:
+             seed: int, nthreads: int, genetic_map: Path | None = None, match_windows=(10,)) -> dict:
     from ogan_vcf.reporting import compute_metrics
     from ogan_vcf.reporting.metrics import ld_breaks_per_mb
 
@@ -80,7 +83,7 @@ def evaluate(study: Path, out: Path, *, generations, block_scales, n: int, n_tar
     masked = np.arange(full.n_variants) % keep_every != 0
     maf = imp.maf_by_population(full)
     sets = candidates(train, study, generations=generations, block_scales=block_scales, n=n, seed=seed, out=out,
-                      genetic_map=genetic_map)
+                      genetic_map=genetic_map, match_windows=match_windows)
     refs = {"a": imp.write_vcf(out / "vcf" / "train.vcf.gz", train)}
     info = {"a": {"name": "real training panel", "n_ref": train.n_samples}}
     for i, (name, spec) in enumerate(sets.items()):
@@ -148,7 +151,9 @@ def plot(result: dict, path: Path) -> None:
         ax.axhline(real, color="k", lw=1, ls="--", label="real training panel (a)")
         ax.axhline(real - 0.06, color="grey", lw=1, ls=":", label="a - 0.06")
         ax.axvline(0.62, color="grey", lw=1, ls=":")
-        for kind, style in (("hybridizer, genotype blocks", "o-"), ("hybridizer, mosaic", "s-")):
+        kinds = sorted({r["kind"] for r in result["rows"].values() if r["kind"].startswith("hybridizer, mosaic")})
+        for kind, style in (("hybridizer, genotype blocks", "o-"), *((k, "s-" if k == "hybridizer, mosaic" else "d--")
+                                                                      for k in kinds)):
             pts = sorted((r["knob"], r["populations"][pop]["membership_auc"], r["populations"][pop]["r2"])
                          for r in result["rows"].values() if r["kind"] == kind)
             if pts:
@@ -191,6 +196,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study", type=Path, required=True, help="a study directory written by `ogan pipeline`")
     parser.add_argument("--generations", default="30,100,300,1000,3000", help="mosaic unit switch rates")
+    parser.add_argument("--match-windows", default="10", help="mosaic match windows (10: the default; 0: a "
+                        "switch to any source, Li & Stephens)")
     parser.add_argument("--block-scales", default="25-200,50-400,100-800,200-1600",
                         help="LD-aware genotype block bounds MIN-MAX SNPs")
     parser.add_argument("--n", type=int, default=500, help="hybridizer genomes per population")
@@ -206,7 +213,7 @@ def main() -> None:
     result = evaluate(args.study, args.out, generations=[float(g) for g in args.generations.split(",") if g],
                       block_scales=[s for s in args.block_scales.split(",") if s], n=args.n,
                       n_targets=args.targets, keep_every=args.keep_every, seed=args.seed, nthreads=args.nthreads,
-                      genetic_map=args.map)
+                      genetic_map=args.map, match_windows=[int(w) for w in args.match_windows.split(",") if w])
     print(table(result))
     print(f"total {time.perf_counter() - t0:.0f} s; {args.out / 'tradeoff.png'}")
 

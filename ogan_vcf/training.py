@@ -522,7 +522,7 @@ def init_haplotypes(generator, genotypes: np.ndarray, labels: np.ndarray, n_labe
     layer.set_switch_points(variant_position, new_contig)
     choice = generator.get_layer("template_choice")
     if hasattr(choice, "set_codebook"):  # matched switches (``MatchedMarkovChoice``)
-        choice.set_codebook(alleles[rows], variant_contig)
+        choice.set_codebook(alleles[rows], owner, variant_contig)
         choice.set_switch_points(variant_position, new_contig)
     own_count = np.bincount(owner, minlength=n_labels)[owner].astype(np.float64)  # K_p of each template
     stay_p = np.clip(1.0 - switch, 1e-6, 1 - 1e-6)

@@ -92,39 +92,71 @@ def copy_segments(haplotypes, seg_ptr, seg_start, seg_stop, seg_source, out):
 
 
 @numba.njit(cache=True)
-def match_switch_sources(haplotypes, seg_start, seg_source, is_switch, window_lo, window_hi, pick):
-    """Re-choose the source of every switch among the sources that agree with the one before it.
+def window_labels(haplotypes, lo, hi, owner, labels):
+    """labels[h] == labels[g] iff haplotypes h and g (columns of int8 (V, H)) have the same owner and the same
+    alleles on variants lo:hi, except that each owner's haplotypes that agree with none of its others share
+    one label (H + owner): a switch may move among them (see ``match_switch_sources``).
 
-    At a switch to segment s (``is_switch[s]``: s continues the haplotype of s-1 on the same contig),
-    the source becomes the ``floor(pick[s] * m)``-th of the m sources whose alleles on variants
-    ``window_lo[s]:window_hi[s]`` (around the switch, inside its contig) equal those of the previous
-    segment's source, itself left out; with none (m = 0) the drawn source stays, unless it is the
-    previous one (then the ``pick``-th of the others). So a switch changes source where the two agree
-    around it: no allele combination at the junction that neither source carries.
+    Two polynomial hashes modulo primes below 2^31 tell windows apart: a false match needs both to collide.
+    owner : int64 (H,); labels : int64 (H,), written.
+    """
+    n = haplotypes.shape[1]
+    keys = np.empty(n, dtype=np.int64)
+    for h in range(n):
+        h1 = np.int64(owner[h] + 1)
+        h2 = np.int64(owner[h] + 7)
+        for v in range(lo, hi):
+            x = np.int64(haplotypes[v, h]) + 3
+            h1 = (h1 * 1000003 + x) % 2147483647
+            h2 = (h2 * 999983 + x) % 2147483629
+        keys[h] = h1 * 2147483648 + h2
+    order = np.argsort(keys)
+    i = 0
+    while i < n:
+        k = i
+        while k + 1 < n and keys[order[k + 1]] == keys[order[i]]:
+            k += 1
+        if k == i:
+            labels[order[i]] = n + owner[order[i]]
+        else:
+            for t in range(i, k + 1):
+                labels[order[t]] = i
+        i = k + 1
+
+
+@numba.njit(cache=True)
+def match_switch_sources(haplotypes, seg_start, seg_source, switches, window_lo, window_hi, pick):
+    """Re-choose the source of every switch among the sources in the same window class as the one before it.
+
+    ``switches``: the switch segments (each continues the haplotype of segment s-1 on one contig), in
+    order of ``seg_start`` (so a haplotype's earlier switches come first). At a switch at variant j the
+    classes are ``window_labels`` on ``window_lo[s]:window_hi[s]`` (around j, inside its contig): the
+    new source is the ``floor(pick[s] * m)``-th of the m other sources in the previous source's class;
+    with none, the drawn source stays unless it is the previous one (then the ``pick``-th other).
+    Sources that agree with another move among those (no allele combination at the junction that
+    neither carries); the others move among themselves. Each class is a set whose members switch
+    uniformly among one another, so every source is copied as often as under switches to any source.
 
     haplotypes : int8 (V, H_in); seg_start int64 (S,); seg_source int32 (S,), changed in place;
-    is_switch bool (S,); window_lo, window_hi int64 (S,); pick float64 (S,) in [0, 1).
+    switches int64 (m,); window_lo, window_hi int64 (S,); pick float64 (S,) in [0, 1).
     """
     n_sources = haplotypes.shape[1]
-    agree = np.empty(n_sources, dtype=np.bool_)
-    for s in range(seg_start.shape[0]):
-        if not is_switch[s]:
-            continue
+    owner = np.zeros(n_sources, dtype=np.int64)
+    labels = np.empty(n_sources, dtype=np.int64)
+    at = -1
+    for s in switches:
+        if seg_start[s] != at:
+            at = seg_start[s]
+            window_labels(haplotypes, window_lo[s], window_hi[s], owner, labels)
         previous = seg_source[s - 1]
-        lo, hi = window_lo[s], window_hi[s]
         m = 0
         for k in range(n_sources):
-            same = k != previous
-            v = lo
-            while same and v < hi:
-                same = haplotypes[v, k] == haplotypes[v, previous]
-                v += 1
-            agree[k] = same
-            m += same
+            if k != previous and labels[k] == labels[previous]:
+                m += 1
         if m:
             target = int(pick[s] * m)
             for k in range(n_sources):
-                if agree[k]:
+                if k != previous and labels[k] == labels[previous]:
                     if target == 0:
                         seg_source[s] = k
                         break
@@ -134,27 +166,10 @@ def match_switch_sources(haplotypes, seg_start, seg_source, is_switch, window_lo
 
 
 @numba.njit(cache=True, parallel=True)
-def window_classes_kernel(alleles, window_lo, window_hi, out):
-    """out[j, k]: the class of haplotype k's alleles on variants window_lo[j]:window_hi[j], numbered by
-    sorted hash from 0, so out[j, k] == out[j, l] iff k and l carry the same alleles there (two
-    polynomial hashes modulo primes below 2^31: a false match needs both to collide).
-
-    alleles : int8 (K, V); window_lo, window_hi : int64 (V,); out : int16 or wider (V, K).
-    """
-    n_haplotypes = alleles.shape[0]
+def window_classes_kernel(haplotypes, owner, window_lo, window_hi, out):
+    """out[j] = ``window_labels`` of the haplotypes (columns of int8 (V, K)) on window_lo[j]:window_hi[j]."""
     for j in numba.prange(out.shape[0]):
-        hashes = np.empty(n_haplotypes, dtype=np.int64)
-        for k in range(n_haplotypes):
-            h1 = np.int64(0)
-            h2 = np.int64(0)
-            for v in range(window_lo[j], window_hi[j]):
-                x = np.int64(alleles[k, v]) + 3
-                h1 = (h1 * 1000003 + x) % 2147483647
-                h2 = (h2 * 999983 + x) % 2147483629
-            hashes[k] = h1 * 2147483648 + h2
-        order = np.argsort(hashes)
-        label = 0
-        for i in range(n_haplotypes):
-            if i and hashes[order[i]] != hashes[order[i - 1]]:
-                label += 1
-            out[j, order[i]] = label
+        labels = np.empty(haplotypes.shape[1], dtype=np.int64)
+        window_labels(haplotypes, window_lo[j], window_hi[j], owner, labels)
+        for k in range(haplotypes.shape[1]):
+            out[j, k] = labels[k]

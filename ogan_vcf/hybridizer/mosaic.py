@@ -146,9 +146,10 @@ def check_match_window(window) -> int:
 
 def match_sources(rng: np.random.Generator, sources: np.ndarray, segments, variant_contig: np.ndarray,
                   window: int):
-    """``draw_segments``' segments with every switch's source re-chosen among the sources that agree with
-    the previous one on ``window`` variants each side of the switch (clipped to its contig; see
-    ``kernels.match_switch_sources``). sources : int8 (V, H_in). Returns the segments (a new source array)."""
+    """``draw_segments``' segments with every switch's source re-chosen in the previous source's class on
+    ``window`` variants each side of the switch (clipped to its contig): the sources that carry its alleles
+    there, or, for one that no other does, the others like it (``kernels.match_switch_sources``).
+    sources : int8 (V, H_in). Returns the segments (a new source array)."""
     from .kernels import match_switch_sources
 
     seg_ptr, seg_start, seg_stop, seg_source = segments
@@ -158,7 +159,9 @@ def match_sources(rng: np.random.Generator, sources: np.ndarray, segments, varia
     is_switch &= ~np.isin(seg_start, contig_starts)  # a contig start is a fresh draw
     lo, hi = match_windows(variant_contig, seg_start, window)
     seg_source = seg_source.copy()
-    match_switch_sources(sources, seg_start, seg_source, is_switch, lo, hi, rng.random(len(seg_start)))
+    switches = np.flatnonzero(is_switch)
+    switches = switches[np.argsort(seg_start[switches], kind="stable")]
+    match_switch_sources(sources, seg_start, seg_source, switches, lo, hi, rng.random(len(seg_start)))
     return seg_ptr, seg_start, seg_stop, seg_source
 
 
@@ -170,16 +173,19 @@ def match_windows(variant_contig: np.ndarray, at: np.ndarray, window: int) -> tu
     return np.maximum(bounds[run, 0], at - window), np.minimum(bounds[run, 1], at + window)
 
 
-def window_classes(alleles: np.ndarray, variant_contig: np.ndarray, window: int) -> np.ndarray:
-    """int16 (V, K): at each variant j, which haplotypes (alleles int8 (K, V)) agree on the match window
-    around j (``match_windows``): equal classes, equal alleles. The copying generator's table for
-    ``match_sources``' rule (``model.networks.MatchedMarkovChoice``)."""
+def window_classes(alleles: np.ndarray, owner: np.ndarray, variant_contig: np.ndarray, window: int) -> np.ndarray:
+    """int16 (V, K): at each variant j, the class of each haplotype (alleles int8 (K, V); owner int (K,), its
+    population) on the match window around j (``match_windows``): ``kernels.window_labels``, the rule of
+    ``match_sources``, for the copying generator (``model.networks.MatchedMarkovChoice``)."""
     from .kernels import window_classes_kernel
 
-    alleles = np.ascontiguousarray(alleles, dtype=np.int8)
-    lo, hi = match_windows(variant_contig, np.arange(alleles.shape[1]), window)
-    out = np.empty((alleles.shape[1], alleles.shape[0]), dtype=np.int16)
-    window_classes_kernel(alleles, lo, hi, out)
+    n_haplotypes, n_snps = alleles.shape
+    owner = np.asarray(owner, dtype=np.int64)
+    if n_haplotypes + int(owner.max(initial=0)) >= np.iinfo(np.int16).max:
+        raise ValueError(f"window classes of {n_haplotypes} haplotypes do not fit int16")
+    lo, hi = match_windows(variant_contig, np.arange(n_snps), window)
+    out = np.empty((n_snps, n_haplotypes), dtype=np.int16)
+    window_classes_kernel(np.ascontiguousarray(np.asarray(alleles, dtype=np.int8).T), owner, lo, hi, out)
     return out
 
 

@@ -187,11 +187,12 @@ class MatchedMarkovChoice(MarkovChoice):
 
     It draws each edge's switch point itself (uniform in the edge's interval between block middles,
     as ``HaplotypeTemplates`` would) and returns [choices, points] for ``HaplotypeTemplates``. At
-    edge b, where the point falls before SNP j, the codebook haplotypes that carry the same alleles as
-    the one chosen at b-1 on SNPs j - window .. j + window - 1 (``window_class``: (SNPs, K) int16, the
-    class of each haplotype's window at each SNP) keep the switch's whole probability, shared in
-    proportion to what the network gives them; the others get none. With no such haplotype the draw is
-    unchanged. So the chance to stay is the network's, and a switch is the mosaic's ``match_sources``.
+    edge b, where the point falls before SNP j, the codebook haplotypes in the class of the one chosen at
+    b-1 on SNPs j - window .. j + window - 1 (``window_class``: (SNPs, K) int16; the haplotypes of its
+    population that carry its alleles there or, where none does, its population's others that no other
+    matches) keep the switch's whole probability, shared in proportion to what the network gives them;
+    the others get none. With no other in the class the draw is unchanged. So the chance to stay is the
+    network's, and a switch follows the mosaic's ``match_sources``.
     """
 
     def __init__(self, starts, n_templates: int, temperature: float, window: int, seed: int | None = None,
@@ -239,11 +240,12 @@ class MatchedMarkovChoice(MarkovChoice):
         use = ops.logical_and(ops.any(match, axis=-1, keepdims=True), self.edge_open[b - 1] > 0.5)
         return ops.where(use, matched, x)
 
-    def set_codebook(self, alleles: np.ndarray, variant_contig: np.ndarray) -> None:
-        """``window_class`` from the codebook haplotypes' alleles (int8 (K, V)) and each SNP's contig."""
+    def set_codebook(self, alleles: np.ndarray, owner: np.ndarray, variant_contig: np.ndarray) -> None:
+        """``window_class`` from the codebook haplotypes' alleles (int8 (K, V)), their populations (K,) and
+        each SNP's contig (``hybridizer.mosaic.window_classes``)."""
         from ..hybridizer.mosaic import window_classes
 
-        self.window_class.assign(window_classes(alleles, variant_contig, self.window))
+        self.window_class.assign(window_classes(alleles, owner, variant_contig, self.window))
 
     def set_switch_points(self, position: np.ndarray, new_contig: np.ndarray) -> None:
         """The edges' switch intervals (``switch_places``), as ``HaplotypeTemplates.set_switch_points``."""
