@@ -307,7 +307,7 @@ def hybridize(
                                    show_progress=progress)
     rates = result.generations
     how = (f"{rates:g} switches per Morgan" if isinstance(rates, float) else "switches per Morgan per population"
-           ) if unit == "mosaic" else f"blocks {spec.describe()}"
+           ) + f", match window {match_window}" if unit == "mosaic" else f"blocks {spec.describe()}"
     table = Table(title=f"hybridize: {output}  (mode {mode}, unit {unit}, {how}, seed {result.seed})",
                   title_justify="left", title_style="bold")
     calibrated = any(p.calibration for p in result.populations)

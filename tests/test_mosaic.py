@@ -145,16 +145,42 @@ def test_matched_mosaics_keep_their_switch_rate_and_junctions_carry_real_window_
 
 
 def test_window_classes_tell_which_haplotypes_agree_around_each_variant():
+    """Equal classes: the same population and the same alleles on the window, or, for haplotypes that no
+    other of their population matches there, the same population (they switch among themselves)."""
     rng = np.random.default_rng(6)
-    alleles = np.ascontiguousarray(_clustered_haplotypes(rng, n_snps=120, n=25).T)  # (K, V)
+    alleles = np.ascontiguousarray(_clustered_haplotypes(rng, n_snps=120, n=25, noise=0.05).T)  # (K, V)
+    owner = np.repeat([0, 1], [15, 10])
     contig = np.repeat([0, 1], [70, 50]).astype(np.int32)
-    classes = window_classes(alleles, contig, 5)
+    classes = window_classes(alleles, owner, contig, 5)
     assert classes.shape == (120, 25) and classes.dtype == np.int16
+    singletons = 0
     for j in range(120):
         lo, hi = (0, 70) if j < 70 else (70, 120)
         window = alleles[:, max(lo, j - 5):min(hi, j + 5)]
-        same = (window[:, None] == window[None, :]).all(axis=2)
-        assert np.array_equal(classes[j][:, None] == classes[j][None, :], same), j
+        same = (window[:, None] == window[None, :]).all(axis=2) & (owner[:, None] == owner[None, :])
+        alone = same.sum(axis=1) == 1
+        singletons += alone.sum()
+        want = same | (alone[:, None] & alone[None, :] & (owner[:, None] == owner[None, :]))
+        assert np.array_equal(classes[j][:, None] == classes[j][None, :], want), j
+    assert singletons > 50  # the singleton rule is exercised
+
+
+def test_matched_mosaics_copy_every_source_as_often_as_unmatched_ones():
+    """Each window class's members switch uniformly among one another, so the sources' copying shares stay
+    even: a rare haplotype is copied as often as a common one (a switch only to agreeing sources, with
+    the rare ones free to go anywhere, would drain them)."""
+    rng = np.random.default_rng(8)
+    sources = _clustered_haplotypes(rng, n_snps=300, n=40, clades=3, noise=0.03)
+    sources[:, :4] = rng.integers(0, 2, size=(300, 4))  # four rare haplotypes, like no other
+    contig = np.zeros(300, dtype=np.int32)
+    cm = np.linspace(0, 3, 300)
+    segments = match_sources(rng, sources, draw_segments(rng, cm, contig, n_haplotypes=4000, n_sources=40,
+                                                         generations=1500), contig, 6)
+    copied = np.zeros(40)
+    for start, stop, source in zip(segments[1], segments[2], segments[3]):
+        copied[source] += stop - start
+    share = copied / copied.sum() * 40
+    assert np.abs(share - 1).max() < 0.2 and share[:4].min() > 0.8
 
 
 def test_mosaic_offspring_are_verbatim_member_haplotype_segments(sim_cohort):
@@ -221,6 +247,8 @@ def test_mosaic_refuses_unphased_and_bad_generations(sim_cohort):
         hybridize(sim_cohort, factor=2, populations=["AFR"], unit="mosaic", generations=-3, seed=1)
     with pytest.raises(InputError, match="use them with unit mosaic"):
         hybridize(sim_cohort, factor=2, populations=["AFR"], generations=10, seed=1)
+    with pytest.raises(InputError, match="match window is a whole number of variants >= 0, got -2"):
+        hybridize(sim_cohort, factor=2, populations=["AFR"], unit="mosaic", match_window=-2, seed=1)
 
 
 def test_mosaic_switches_follow_a_genetic_map(sim_cohort, tmp_path):
@@ -258,10 +286,11 @@ def test_cli_mosaic_unit_writes_phased_offspring_and_says_the_rate(sim_files, tm
                                  "EAS", "--factor", "3", "--mode", "ppo", "--unit", "mosaic", "--generations",
                                  "800", "-o", str(out), "--seed", "3", "--no-progress"])
     assert r.exit_code == 0, r.output
-    assert "unit mosaic, 800 switches per Morgan" in r.output and "no genetic map" in r.output
+    assert "unit mosaic, 800 switches per Morgan, match window 10" in r.output and "no genetic map" in r.output
     made = read_cohort(out, panel=tmp_path / "mosaic.panel")
     assert made.n_samples == 60 and made.phase_state == "phased"
     assert '"generations": 800.0' in "".join(pysam_header_lines(out))
+    assert '"match_window": 10' in "".join(pysam_header_lines(out))
     r = CliRunner().invoke(app, ["hybridize", str(sim_files["vcf_gz"]), "-p", str(sim_files["panel"]), "--pop",
                                  "EAS", "--factor", "3", "--generations", "800", "-o", str(tmp_path / "x.h5")])
     assert r.exit_code == 1 and "use them with unit mosaic" in r.stderr and not (tmp_path / "x.h5").exists()
