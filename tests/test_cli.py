@@ -95,7 +95,8 @@ def test_hybridize_passes_its_options_to_the_library(monkeypatch):
     assert (spec.size, spec.min_snps, spec.max_snps, spec.genetic_map) == (None, 20, 90, None)
     assert seen == {"panel": None, "label_column": None, "region": None, "factor": "5",
                     "populations": ["EAS", "AFR"], "balance": False, "mode": "ppo", "unit": "haplotype",
-                    "seed": 9, "generations": None, "budget": None, "show_progress": False}
+                    "seed": 9, "generations": None, "budget": None, "match_window": 10,
+                    "show_progress": False}
     seen.clear()
     r = runner.invoke(app, ["hybridize", "c.h5", "-o", "o.h5", "--balance", "--unit", "mosaic", "--generations",
                             "auto", "--membership-budget", "0.58", "--no-progress"])

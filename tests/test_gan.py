@@ -612,9 +612,11 @@ def test_a_membership_budget_sets_and_records_each_populations_start(tmp_path, s
                     overrides={**TINY, "membership_budget": 0.7})
     config = json.loads((tmp_path / "model" / "config.json").read_text())
     cm = genetic_positions(sim_cohort.variant_contig, sim_cohort.variant_position, sim_cohort.contig_id)
-    rates, record = population_switch_rates(sim_cohort, cm, 0.7, 7, switch_middles(config["network_blocks"]))
+    rates, record = population_switch_rates(sim_cohort, cm, 0.7, 7, switch_middles(config["network_blocks"]),
+                                            config["preset"]["match_window"])
     assert config["switch_rates"] == json.loads(json.dumps(record))  # the generator's own switch process
     assert {r["switches"] for r in record.values()} == {"between block middles"}
+    assert {r["match_window"] for r in record.values()} == {4}  # the tiny preset's matched switches
     assert summary.switch_rates == rates and set(rates) == {"AFR", "EUR", "EAS"}
     for pop, found in record.items():
         assert found["budget"] == 0.7 and found["members"] == 20
