@@ -334,18 +334,14 @@ class HaplotypeTemplates(layers.Layer):
         if not self.switch_inside:
             return
         middle = switch_middles(self.starts)
+        places, opened = switch_places(self.starts, position, new_contig)  # edge b's places: places[b - 1]
         after = np.full((len(self.starts) - 1, self.longest), 2.0, dtype="float32")  # 2: never the previous
         before = np.full_like(after, -1.0)  # -1: never the next
         for b, (a, z) in enumerate(zip(self.starts[:-1], self.starts[1:])):
-            here = np.asarray(position[a:z], dtype=np.float64)
-            if b > 0 and not new_contig[b - 1]:  # first half: on edge b's interval
-                lo, hi = position[middle[b - 1]], position[middle[b]]
-                part = slice(0, middle[b] - a)
-                after[b, part] = _place(here[part], lo, hi)
-            if b < len(self.starts) - 2 and not new_contig[b]:  # second half: on edge b+1's interval
-                lo, hi = position[middle[b]], position[middle[b + 1]]
-                part = slice(middle[b] - a, z - a)
-                before[b, part] = _place(here[part], lo, hi)
+            if b > 0 and opened[b - 1]:  # first half: on edge b's interval, after block b-1's second half
+                after[b, : middle[b] - a] = places[b - 1, a - middle[b - 1]: middle[b] - middle[b - 1]]
+            if b < len(self.starts) - 2 and opened[b]:  # second half: the start of edge b+1's interval
+                before[b, middle[b] - a: z - a] = places[b, : z - middle[b]]
         self.after_previous.assign(after)
         self.before_next.assign(before)
 
